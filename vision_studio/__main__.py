@@ -1,0 +1,3 @@
+from vision_studio.app import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Everything that computes. No Qt below this package (checked by import-linter)."""

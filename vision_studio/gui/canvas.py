@@ -1,0 +1,184 @@
+"""The central image view: zoom around the cursor, pan by dragging, overlays from results."""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap, QWheelEvent
+from PySide6.QtWidgets import (QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene,
+                               QGraphicsSimpleTextItem, QGraphicsView)
+
+from vision_studio.core.annotate import Style, color_for, label_text
+from vision_studio.core.results import Detection
+
+ZOOM_STEP = 1.25
+MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
+
+
+class ImageCanvas(QGraphicsView):
+    sig_cursor_moved = Signal(object)  # (x, y) in image pixels, or None when outside
+    sig_zoom_changed = Signal(float)  # 1.0 == 100 %
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("ImageCanvas")
+        self._scene = QGraphicsScene(self)
+        self.setScene(self._scene)
+        self._pixmap_item = QGraphicsPixmapItem()
+        self._pixmap_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self._scene.addItem(self._pixmap_item)
+        self._overlay_items: list = []
+        self._fit_mode = True
+        self._placeholder = "Open an image (Ctrl+O), a folder (Ctrl+Shift+O), or drop files here"
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
+        self.setMouseTracking(True)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        # A neutral grey behind the picture, like every image viewer: the image's
+        # own edges stay visible in both light and dark appearance.
+        self.setBackgroundBrush(QBrush(QColor(128, 128, 128)))
+        self.setAcceptDrops(False)  # the main window handles drops for the whole window
+
+    # ------------------------------------------------------------------ content
+    def has_image(self) -> bool:
+        return not self._pixmap_item.pixmap().isNull()
+
+    def set_pixmap(self, pixmap: QPixmap, keep_view: bool = False) -> None:
+        self._pixmap_item.setPixmap(pixmap)
+        self._scene.setSceneRect(QRectF(pixmap.rect()))
+        self.clear_overlays()
+        if not keep_view or self._fit_mode:
+            self.fit()
+
+    def clear(self, message: str | None = None) -> None:
+        self._pixmap_item.setPixmap(QPixmap())
+        self.clear_overlays()
+        if message is not None:
+            self._placeholder = message
+        self.viewport().update()
+
+    def set_placeholder(self, message: str) -> None:
+        self._placeholder = message
+        self.viewport().update()
+
+    def clear_overlays(self) -> None:
+        for item in self._overlay_items:
+            self._scene.removeItem(item)
+        self._overlay_items.clear()
+
+    def set_results(self, detections: list[Detection], style: Style = Style()) -> None:
+        """Overlays as Qt items from the same results and style the exporter draws."""
+        self.clear_overlays()
+        rect = self._scene.sceneRect()
+        lw = style.width_for(int(rect.height()), int(rect.width()))
+        for det in detections:
+            if det.box is None:
+                continue
+            r, g, b = color_for(det, style)
+            x1, y1, x2, y2 = det.box
+            box = QGraphicsRectItem(QRectF(x1, y1, x2 - x1, y2 - y1))
+            pen = QPen(QColor(r, g, b), lw)
+            pen.setCosmetic(False)
+            box.setPen(pen)
+            box.setZValue(1)
+            self._scene.addItem(box)
+            self._overlay_items.append(box)
+            text = label_text(det, style)
+            if text:
+                label = QGraphicsSimpleTextItem(text)
+                font = QFont()
+                font.setPixelSize(max(10, lw * 5))
+                label.setFont(font)
+                label.setBrush(QBrush(QColor(255, 255, 255)))
+                bg = QGraphicsRectItem(label.boundingRect().adjusted(-2, -1, 2, 1))
+                bg.setBrush(QBrush(QColor(r, g, b)))
+                bg.setPen(QPen(Qt.PenStyle.NoPen))
+                h = bg.rect().height()
+                pos = QPointF(x1, y1 - h if y1 - h >= 0 else y1)
+                bg.setPos(pos)
+                label.setParentItem(bg)
+                bg.setZValue(2)
+                self._scene.addItem(bg)
+                self._overlay_items.append(bg)
+
+    # ------------------------------------------------------------------ zoom
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, factor: float) -> None:
+        factor = max(MIN_ZOOM, min(MAX_ZOOM, factor))
+        self._fit_mode = False
+        self.resetTransform()
+        self.scale(factor, factor)
+        self.sig_zoom_changed.emit(factor)
+
+    def zoom_by(self, step: float) -> None:
+        current = self.zoom()
+        target = max(MIN_ZOOM, min(MAX_ZOOM, current * step))
+        if target == current:
+            return
+        self._fit_mode = False
+        self.scale(target / current, target / current)
+        self.sig_zoom_changed.emit(self.zoom())
+
+    def zoom_in(self) -> None:
+        self.zoom_by(ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self.zoom_by(1 / ZOOM_STEP)
+
+    def actual_size(self) -> None:
+        self.set_zoom(1.0)
+
+    def fit(self) -> None:
+        self._fit_mode = True
+        if not self.has_image():
+            return
+        self.resetTransform()
+        self.fitInView(self._pixmap_item, Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom() > 1.0:  # never blow small images up when fitting
+            self.resetTransform()
+        self.sig_zoom_changed.emit(self.zoom())
+
+    # ------------------------------------------------------------------ events
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if not self.has_image():
+            return
+        delta = event.angleDelta().y()
+        if delta:
+            # AnchorUnderMouse keeps the pixel under the cursor fixed while scaling.
+            self.zoom_by(ZOOM_STEP ** (delta / 120.0))
+        event.accept()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._fit_mode:
+            self.fit()
+
+    def mouseMoveEvent(self, event) -> None:
+        super().mouseMoveEvent(event)
+        if not self.has_image():
+            return
+        p = self.mapToScene(event.position().toPoint())
+        x, y = int(p.x() // 1), int(p.y() // 1)
+        rect = self._scene.sceneRect()
+        inside = 0 <= x < rect.width() and 0 <= y < rect.height()
+        self.sig_cursor_moved.emit((x, y) if inside else None)
+
+    def leaveEvent(self, event) -> None:
+        super().leaveEvent(event)
+        self.sig_cursor_moved.emit(None)
+
+    def drawForeground(self, painter: QPainter, rect) -> None:
+        super().drawForeground(painter, rect)
+        if self.has_image():
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(self.palette().placeholderText().color())
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        painter.setFont(font)
+        painter.drawText(self.viewport().rect().adjusted(24, 24, -24, -24),
+                         Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder)
+        painter.restore()

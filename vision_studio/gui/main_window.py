@@ -1,0 +1,351 @@
+"""The main window: assembles canvas, docks, menus, toolbar and status bar, and wires them."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
+                               QMessageBox, QProgressBar, QStyle)
+
+from vision_studio import APP_NAME
+from vision_studio.core.annotate import render
+from vision_studio.core.export import ExportError, save_image
+from vision_studio.core.image_io import IMAGE_EXTENSIONS, LoadedImage
+from vision_studio.core.pixels import describe_pixel
+from vision_studio.gui.browser import ImageBrowser
+from vision_studio.gui.canvas import ImageCanvas
+from vision_studio.gui.docks.files import FilesDock
+from vision_studio.gui.docks.info import InfoDock
+from vision_studio.gui.docks.log import LogDock
+from vision_studio.gui.qimage import rgb_to_pixmap
+from vision_studio.gui.theme import MODES, apply_appearance
+from vision_studio.gui.workers import JobRunner
+
+log = logging.getLogger(__name__)
+STATE_VERSION = 1  # bump when dock object names change, so old layouts are ignored
+MAX_RECENT = 10
+
+
+class MainWindow(QMainWindow):
+    sig_idle = Signal()  # no job running any more (used by --screenshot)
+
+    def __init__(self, settings: QSettings | None = None):
+        super().__init__()
+        self.setObjectName("MainWindow")
+        self.setWindowTitle(APP_NAME)
+        self.setAcceptDrops(True)
+        self.settings = settings or QSettings()
+        self.jobs = JobRunner(self)
+        self.browser = ImageBrowser(self.jobs, self)
+        self.canvas = ImageCanvas(self)
+        self.setCentralWidget(self.canvas)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
+                            | QMainWindow.DockOption.AllowNestedDocks)
+
+        self.files_dock = FilesDock(self.jobs, self)
+        self.info_dock = InfoDock(self)
+        self.log_dock = LogDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.files_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.info_dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
+        self.resizeDocks([self.files_dock, self.info_dock], [260, 280], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.log_dock], [130], Qt.Orientation.Vertical)
+        self._default_state = self.saveState(STATE_VERSION)
+
+        self._build_status_bar()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._wire()
+        self._restore_settings()
+
+    # ------------------------------------------------------------------ construction
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.pixel_label = QLabel("", self)
+        self.pixel_label.setMinimumWidth(260)
+        self.size_label = QLabel("", self)
+        self.zoom_label = QLabel("", self)
+        self.busy = QProgressBar(self)
+        self.busy.setRange(0, 0)  # indeterminate: a busy indicator
+        self.busy.setMaximumWidth(120)
+        self.busy.setMaximumHeight(14)
+        self.busy.setVisible(False)
+        for w in (self.busy, self.pixel_label, self.size_label, self.zoom_label):
+            bar.addPermanentWidget(w)
+        bar.showMessage("Ready")
+
+    def _action(self, text, slot, shortcut=None, icon=None, tip=None) -> QAction:
+        action = QAction(text, self)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        if shortcut is not None:
+            keys = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(k) for k in keys])
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+                              if action.shortcut() else tip)
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even with the menu bar hidden
+        return action
+
+    def _build_actions(self) -> None:
+        SP = QStyle.StandardPixmap
+        self.act_open = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open,
+                                     SP.SP_DialogOpenButton, "Open images")
+        self.act_open_folder = self._action("Open &Folder…", self.open_folder_dialog, "Ctrl+Shift+O",
+                                            SP.SP_DirOpenIcon, "Open a folder of images")
+        self.act_export = self._action("&Export Annotated Image…", self.export_dialog,
+                                       QKeySequence.StandardKey.Save, SP.SP_DialogSaveButton,
+                                       "Save the image with its overlays")
+        self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_prev = self._action("&Previous Image", lambda: self.browser.step(-1),
+                                     ["PgUp", "Left"], SP.SP_ArrowBack, "Previous image")
+        self.act_next = self._action("&Next Image", lambda: self.browser.step(1),
+                                     ["PgDown", "Right"], SP.SP_ArrowForward, "Next image")
+        self.act_zoom_in = self._action("Zoom &In", self.canvas.zoom_in,
+                                        [QKeySequence.StandardKey.ZoomIn, "+", "="], tip="Zoom in")
+        self.act_zoom_out = self._action("Zoom &Out", self.canvas.zoom_out,
+                                         [QKeySequence.StandardKey.ZoomOut, "-"], tip="Zoom out")
+        self.act_fit = self._action("&Fit to Window", self.canvas.fit, ["Ctrl+0", "F"], tip="Fit to window")
+        self.act_actual = self._action("&Actual Size (100%)", self.canvas.actual_size, ["Ctrl+1", "1"],
+                                       tip="Actual size")
+        self.act_reset_layout = self._action("&Reset Panel Layout", self.reset_layout)
+        self.act_about = self._action("&About Vision Studio", self.show_about)
+        for action, short in ((self.act_zoom_in, "Zoom In"), (self.act_zoom_out, "Zoom Out"),
+                              (self.act_fit, "Fit"), (self.act_actual, "100%")):
+            action.setIconText(short)
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        file_menu = mb.addMenu("&File")
+        file_menu.addActions([self.act_open, self.act_open_folder])
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_export)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+
+        view = mb.addMenu("&View")
+        view.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual])
+        view.addSeparator()
+        self.panels_menu = view.addMenu("&Panels")
+        for dock in self.docks():
+            self.panels_menu.addAction(dock.toggleViewAction())
+        self.panels_menu.addSeparator()
+        self.panels_menu.addAction(self.act_reset_layout)
+        appearance = view.addMenu("&Appearance")
+        self._appearance_group = QActionGroup(self)
+        for mode in MODES:
+            a = appearance.addAction(mode.capitalize() if mode != "system" else "Follow System")
+            a.setCheckable(True)
+            a.setData(mode)
+            self._appearance_group.addAction(a)
+        self._appearance_group.triggered.connect(lambda a: self.set_appearance(a.data()))
+
+        go = mb.addMenu("&Go")
+        go.addActions([self.act_prev, self.act_next])
+        help_menu = mb.addMenu("&Help")
+        help_menu.addAction(self.act_about)
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Main")
+        tb.setObjectName("MainToolBar")
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.addActions([self.act_open, self.act_open_folder, self.act_export])
+        tb.addSeparator()
+        tb.addActions([self.act_prev, self.act_next])
+        tb.addSeparator()
+        tb.addActions([self.act_zoom_out, self.act_zoom_in, self.act_fit, self.act_actual])
+
+    def _wire(self) -> None:
+        b = self.browser
+        b.sig_list_changed.connect(self.files_dock.set_files)
+        b.sig_loading.connect(self._on_loading)
+        b.sig_loaded.connect(self._on_loaded)
+        b.sig_failed.connect(self._on_failed)
+        b.sig_notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.files_dock.sig_file_activated.connect(b.show)
+        self.canvas.sig_cursor_moved.connect(self._on_cursor)
+        self.canvas.sig_zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.jobs.sig_error.connect(self._on_job_error)
+        self.jobs.sig_busy_changed.connect(self._on_busy)
+        app = QApplication.instance()
+        app.styleHints().colorSchemeChanged.connect(lambda _: self._apply_appearance())
+
+    def docks(self) -> list[QDockWidget]:
+        return [self.files_dock, self.info_dock, self.log_dock]
+
+    # ------------------------------------------------------------------ opening
+    def open_paths(self, paths) -> None:
+        paths = [Path(p) for p in paths]
+        if paths:
+            self.browser.open_paths(paths)
+
+    def open_dialog(self) -> None:
+        patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
+        files, _ = QFileDialog.getOpenFileNames(self, "Open images", self._last_dir(),
+                                                f"Images ({patterns});;All files (*)")
+        if files:
+            self.open_paths(files)
+
+    def open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open folder", self._last_dir())
+        if folder:
+            self.open_paths([folder])
+
+    def _last_dir(self) -> str:
+        path = self.browser.current_path
+        return str(path.parent) if path else str(self.settings.value("last_dir", str(Path.home())))
+
+    def _on_loading(self, path: Path) -> None:
+        self.files_dock.select(path)
+        self.statusBar().showMessage(f"Loading {path.name}…")
+        self.setWindowTitle(f"{path.name} — {APP_NAME}")
+
+    def _on_loaded(self, image: LoadedImage) -> None:
+        self.canvas.set_pixmap(rgb_to_pixmap(image.pixels))
+        self.info_dock.show_info(image.info)
+        self.size_label.setText(f"{image.width} × {image.height}")
+        notes = f" — note: {'; '.join(image.info.notes)}" if image.info.notes else ""
+        self.statusBar().showMessage(f"{image.path.name}{notes}", 10000)
+        self._add_recent(image.path)
+        self.settings.setValue("last_dir", str(image.path.parent))
+
+    def _on_failed(self, path: Path, message: str) -> None:
+        if path == self.browser.current_path:
+            self.canvas.clear(f"Cannot open this image\n\n{message}")
+            self.info_dock.show_info(None)
+            self.size_label.setText("")
+        self.statusBar().showMessage(message, 15000)
+
+    def _on_job_error(self, name: str, exc: BaseException) -> None:
+        message = f"{name} failed: {exc}"
+        log.error("%s", message)
+        self.statusBar().showMessage(message, 15000)
+
+    def _on_busy(self, busy: bool) -> None:
+        self.busy.setVisible(busy)
+        if not busy:
+            QTimer.singleShot(0, self.sig_idle.emit)
+
+    def _on_cursor(self, pos) -> None:
+        image = self.browser.current
+        if pos is None or image is None:
+            self.pixel_label.setText("")
+            return
+        self.pixel_label.setText(describe_pixel(image.original, *pos) or "")
+
+    # ------------------------------------------------------------------ export
+    def export_dialog(self) -> None:
+        image = self.browser.current
+        if image is None:
+            self.statusBar().showMessage("Nothing to export: open an image first", 6000)
+            return
+        suggested = str(image.path.with_name(f"{image.path.stem}.annotated.png"))
+        path, _ = QFileDialog.getSaveFileName(self, "Export annotated image", suggested,
+                                              "PNG (*.png);;JPEG (*.jpg);;WebP (*.webp);;TIFF (*.tif)")
+        if path:
+            self.export_to(Path(path))
+
+    def export_to(self, path: Path) -> None:
+        image = self.browser.current
+        if image is None:
+            return
+        annotated = render(image.pixels, [])
+        self.jobs.start(save_image, path, annotated, name=f"Exporting {path.name}",
+                        on_result=lambda p: self.statusBar().showMessage(f"Saved {p}", 8000),
+                        on_error=lambda exc: self._on_export_error(path, exc))
+
+    def _on_export_error(self, path: Path, exc: BaseException) -> None:
+        message = str(exc) if isinstance(exc, ExportError) else f"{path}: {exc}"
+        log.error("Export failed: %s", message)
+        QMessageBox.warning(self, "Export failed", message)
+
+    # ------------------------------------------------------------------ recent, layout, appearance
+    def _add_recent(self, path: Path) -> None:
+        recent = [p for p in self.recent_files() if p != str(path)]
+        recent.insert(0, str(path))
+        self.settings.setValue("recent_files", recent[:MAX_RECENT])
+        self._rebuild_recent_menu()
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_files()
+        for p in recent:
+            a = self.recent_menu.addAction(p)
+            a.triggered.connect(lambda _=False, p=p: self.open_paths([p]))
+        if recent:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Recent", self._clear_recent)
+        self.recent_menu.setEnabled(bool(recent))
+
+    def _clear_recent(self) -> None:
+        self.settings.setValue("recent_files", [])
+        self._rebuild_recent_menu()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, STATE_VERSION)
+        for dock in self.docks():
+            dock.setFloating(False)
+            dock.show()
+
+    def set_appearance(self, mode: str) -> None:
+        self.settings.setValue("appearance", mode)
+        self._apply_appearance()
+
+    def _apply_appearance(self) -> None:
+        mode = str(self.settings.value("appearance", "system"))
+        mode = mode if mode in MODES else "system"
+        for a in self._appearance_group.actions():
+            a.setChecked(a.data() == mode)
+        apply_appearance(QApplication.instance(), mode)
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        state = self.settings.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state, STATE_VERSION)
+        self._rebuild_recent_menu()
+        self._apply_appearance()
+
+    def save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(STATE_VERSION))
+        self.settings.sync()
+
+    # ------------------------------------------------------------------ window events
+    def show_about(self) -> None:
+        from vision_studio.gui.about import show_about
+
+        show_about(self)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_settings()
+        if not self.jobs.shutdown(5000):
+            log.warning("Some background jobs did not stop within 5 s")
+        self.log_dock.detach()
+        super().closeEvent(event)
