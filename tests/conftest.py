@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")  # as the app's entry points set it
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "testdata"
 

@@ -29,6 +29,8 @@ def configure_environment() -> None:
     # Never pip-install packages at run time from inside the app.
     os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     os.environ.setdefault("YOLO_VERBOSE", "false")
+    # OpenCV prints decoder complaints straight to stderr; we report failures ourselves.
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 
 
 def library_versions(qt_version: str | None = None) -> dict[str, str]:

@@ -35,14 +35,15 @@ def import_face_recognition():
                 f"{name} is not installed; run packaging/bootstrap.sh setup "
                 "(or pip install ./packaging/dlib-shim 'vision-studio[faces]')")
     if "face_recognition_models" not in sys.modules:
-        saved = sys.modules.get("pkg_resources")
+        absent = object()
+        saved = sys.modules.get("pkg_resources", absent)
         shim = types.ModuleType("pkg_resources")
         shim.resource_filename = _resource_filename
         sys.modules["pkg_resources"] = shim
         try:
             importlib.import_module("face_recognition_models")
         finally:
-            if saved is not None:
+            if saved is not absent:
                 sys.modules["pkg_resources"] = saved
             else:
                 sys.modules.pop("pkg_resources", None)

@@ -1,7 +1,7 @@
 """The central image view: zoom around the cursor, pan by dragging, overlays from results."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene,
                                QGraphicsSimpleTextItem, QGraphicsView)
@@ -112,13 +112,26 @@ class ImageCanvas(QGraphicsView):
         self.scale(factor, factor)
         self.sig_zoom_changed.emit(factor)
 
-    def zoom_by(self, step: float) -> None:
+    def zoom_by(self, step: float, around: QPoint | None = None) -> None:
+        """Scale by `step`, keeping the image pixel under `around` (view coords) in place."""
         current = self.zoom()
         target = max(MIN_ZOOM, min(MAX_ZOOM, current * step))
         if target == current:
             return
         self._fit_mode = False
-        self.scale(target / current, target / current)
+        if around is None:
+            self.scale(target / current, target / current)
+        else:
+            # Done by hand rather than with AnchorUnderMouse: that anchor uses the last
+            # mouse-move position, which is wrong for touchpads and synthetic events.
+            anchor = self.transformationAnchor()
+            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+            scene_point = self.mapToScene(around)
+            self.scale(target / current, target / current)
+            drift = self.mapFromScene(scene_point) - around
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
+            self.setTransformationAnchor(anchor)
         self.sig_zoom_changed.emit(self.zoom())
 
     def zoom_in(self) -> None:
@@ -146,8 +159,7 @@ class ImageCanvas(QGraphicsView):
             return
         delta = event.angleDelta().y()
         if delta:
-            # AnchorUnderMouse keeps the pixel under the cursor fixed while scaling.
-            self.zoom_by(ZOOM_STEP ** (delta / 120.0))
+            self.zoom_by(ZOOM_STEP ** (delta / 120.0), around=event.position().toPoint())
         event.accept()
 
     def resizeEvent(self, event) -> None:

@@ -61,7 +61,8 @@ class JobRunner(QObject):
         self._next_id += 1
         if key is not None:
             self._latest[key] = job_id
-        worker = create_worker(fn, *args, **kwargs)
+        # _ignore_errors: we connect `errored` ourselves (below), superqt must not re-raise.
+        worker = create_worker(fn, *args, _ignore_errors=True, _start_thread=False, **kwargs)
 
         def current() -> bool:
             return key is None or self._latest.get(key) == job_id
