@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from importlib import resources
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
@@ -22,7 +23,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName(ORG_NAME)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("vision-studio")
-    icon = Path(__file__).resolve().parent.parent / "resources" / "vision-studio.svg"
+    icon = resources.files("vision_studio").joinpath("resources", "vision-studio.svg")
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
     return app

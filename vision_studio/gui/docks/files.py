@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (QDockWidget, QLabel, QListWidget, QListWidgetItem, QVBoxLayout,
                                QWidget)
 
@@ -87,7 +87,15 @@ class FilesDock(QDockWidget):
         if thumb is None:
             item.setText(f"{self._paths[index].name}  (unreadable)")
         else:
-            item.setIcon(QIcon(rgb_to_pixmap(thumb)))
+            item.setIcon(QIcon(self._square(rgb_to_pixmap(thumb))))
+
+    def _square(self, pixmap: QPixmap) -> QPixmap:
+        """Centre the thumbnail on a square canvas so every file name lines up."""
+        canvas = QPixmap(self._placeholder)
+        painter = QPainter(canvas)
+        painter.drawPixmap((THUMB - pixmap.width()) // 2, (THUMB - pixmap.height()) // 2, pixmap)
+        painter.end()
+        return canvas
 
     def _on_activated(self, item: QListWidgetItem) -> None:
         self.sig_file_activated.emit(Path(item.data(Qt.ItemDataRole.UserRole)))
