@@ -1,54 +1,19 @@
-"""The headless front door: the same core, no Qt (import-linter checks this).
-
-Every subcommand reports bad input as `PATH: error: REASON` on stderr and
-returns 1 when some input failed, 2 on usage errors; tracebacks only with --debug.
-"""
+"""`vision-studio info`: what each image is (size, channels, bit depth, format, EXIF facts)."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-from vision_studio import __version__
 from vision_studio.core.image_io import ImageInfo, ImageReadError, list_images, read_info
 
-COMMANDS = ("info",)
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse exits 2 itself; keep the message to one clear line
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="vision-studio", description="Vision Studio command line")
-    parser.add_argument("--version", action="version", version=f"vision-studio {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    info = sub.add_parser("info", help="print format, size, channels, bit depth and EXIF facts")
-    info.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
-    info.add_argument("--json", action="store_true", help="one JSON list instead of text")
-    info.add_argument("--debug", action="store_true", help="show tracebacks")
-    return parser
-
-
-def run(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        if args.command == "info":
-            return cmd_info(args.paths, as_json=args.json)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        if args.debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 2
+def register(sub):
+    p = sub.add_parser("info", help="print format, size, channels, bit depth and EXIF facts")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    p.add_argument("--json", action="store_true", help="one JSON list instead of text")
+    p.set_defaults(func=lambda args: cmd_info(args.paths, as_json=args.json))
+    return p
 
 
 def expand_inputs(paths: list[str]) -> tuple[list[Path], int]:
