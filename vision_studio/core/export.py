@@ -23,7 +23,7 @@ class ExportError(Exception):
 
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
-           ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
+           ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP", ".gif": "GIF"}
 
 
 @contextlib.contextmanager
@@ -54,7 +54,7 @@ def atomic_write(path: str | os.PathLike, overwrite: bool = True):
 
 
 def save_image(path: str | os.PathLike, rgb: np.ndarray, quality: int = 95, overwrite: bool = True) -> Path:
-    """Save an RGB uint8 image; the format comes from the extension."""
+    """Save an RGB (H x W x 3) or gray (H x W) uint8 image; the format comes from the extension."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
