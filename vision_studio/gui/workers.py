@@ -1,12 +1,15 @@
 """The one worker pattern every long job uses.
 
-Built on superqt's thread workers (FunctionWorker / GeneratorWorker in the
-global QThreadPool): a plain function runs to a result; a generator function
-yields progress values and is cancellable between yields (`quit()`).
+A job is a plain function (runs to a result) or a generator function (yields
+progress values and is cancellable between yields), run in the global
+QThreadPool. The shape follows superqt's thread workers (started / yielded /
+returned / errored / finished, cooperative `quit()`); it is written out here
+because importing superqt runs its package init, which imports every superqt
+widget and qtpy (140 ms, half of our start-up time; see docs/benchmarks.md).
 
-What this module adds, so no caller can get it wrong:
-- every job's exception reaches the user: `errored` is always connected to
-  `JobRunner.sig_error` (and the traceback goes to the log);
+What the runner guarantees, so no caller can get it wrong:
+- every job's exception reaches the user: `errored` always goes to the job's
+  `on_error` or to `JobRunner.sig_error` (and the traceback to the log);
 - "latest request wins" per key: starting a job with the same `key` cancels
   the previous one and drops its late result;
 - `shutdown()` cancels everything and waits, so the app never exits with a
@@ -15,14 +18,66 @@ Workers never touch widgets; callbacks run on the GUI thread (queued signals).
 """
 from __future__ import annotations
 
+import inspect
 import logging
+import threading
 import traceback
+import weakref
+from dataclasses import dataclass
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
-from superqt.utils import GeneratorWorker, WorkerBase, create_worker
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
+
+
+class _Signals(QObject):
+    """Created, used and destroyed inside one pool thread, so no QObject is ever deleted
+    from a thread it does not belong to. Its one signal is queued to the runner."""
+
+    event = Signal(int, str, object)  # job id, kind, payload
+
+
+def _run_in_pool(fn: Callable[..., Any], args: tuple, kwargs: dict, abort: threading.Event,
+                 job_id: int, runner_ref: weakref.ref) -> None:
+    runner = runner_ref()
+    if runner is None:  # the owner is gone: nobody wants the result
+        return
+    signals = _Signals()
+    signals.event.connect(runner._on_event)
+    del runner  # only a weak reference crosses threads: the runner dies on the GUI thread
+    try:
+        result = fn(*args, **kwargs)
+        if inspect.isgenerator(result):
+            result = _drain(result, abort, job_id, signals)
+        if not abort.is_set():
+            signals.event.emit(job_id, "returned", result)
+    except Exception as exc:  # noqa: BLE001 - handed to the GUI thread, never swallowed
+        signals.event.emit(job_id, "errored", exc)
+    finally:
+        signals.event.emit(job_id, "finished", None)
+        del signals
+
+
+def _drain(gen, abort: threading.Event, job_id: int, signals: _Signals):
+    """Step a generator job, reporting each value; stop between yields when aborted."""
+    while True:
+        if abort.is_set():
+            gen.close()
+            return None
+        try:
+            value = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        signals.event.emit(job_id, "yielded", value)
+
+
+@dataclass
+class _Job:
+    name: str
+    key: str | None
+    abort: threading.Event
+    callbacks: dict
 
 
 class JobRunner(QObject):
@@ -31,16 +86,19 @@ class JobRunner(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._running: dict[int, tuple[str, WorkerBase]] = {}
+        self._jobs: dict[int, _Job] = {}
         self._latest: dict[str, int] = {}
         self._next_id = 0
+        pool = QThreadPool.globalInstance()
+        # A few more threads than cores: a stale, uncancellable job must not block new ones.
+        pool.setMaxThreadCount(max(4, pool.maxThreadCount()))
 
     @property
     def busy(self) -> bool:
-        return bool(self._running)
+        return bool(self._jobs)
 
     def running_names(self) -> list[str]:
-        return [name for name, _ in self._running.values()]
+        return [job.name for job in self._jobs.values()]
 
     def start(
         self,
@@ -53,60 +111,58 @@ class JobRunner(QObject):
         on_error: Callable[[BaseException], None] | None = None,
         on_finished: Callable[[], None] | None = None,
         **kwargs: Any,
-    ) -> WorkerBase:
-        """Run `fn(*args, **kwargs)` in the thread pool; callbacks on the GUI thread."""
+    ) -> int:
+        """Run `fn(*args, **kwargs)` in the thread pool; callbacks on the GUI thread. Returns a job id."""
         if key is not None:
             self.cancel(key)
         job_id = self._next_id
         self._next_id += 1
         if key is not None:
             self._latest[key] = job_id
-        # _ignore_errors: we connect `errored` ourselves (below), superqt must not re-raise.
-        worker = create_worker(fn, *args, _ignore_errors=True, _start_thread=False, **kwargs)
-
-        def current() -> bool:
-            return key is None or self._latest.get(key) == job_id
-
-        if on_result is not None:
-            worker.returned.connect(lambda value: current() and on_result(value))
-        if on_progress is not None and isinstance(worker, GeneratorWorker):
-            worker.yielded.connect(lambda value: current() and on_progress(value))
-
-        def errored(exc: BaseException) -> None:
-            if not current():
-                return
-            log.debug("%s failed:\n%s", name, "".join(traceback.format_exception(exc)))
-            if on_error is not None:
-                on_error(exc)
-            else:
-                self.sig_error.emit(name, exc)
-
-        worker.errored.connect(errored)
-        worker.finished.connect(lambda: self._done(job_id, on_finished if current() else None))
+        abort = threading.Event()
         was_busy = self.busy
-        self._running[job_id] = (name, worker)
+        self._jobs[job_id] = _Job(name, key, abort, {"returned": on_result, "yielded": on_progress,
+                                                     "errored": on_error, "finished": on_finished})
         if not was_busy:
             self.sig_busy_changed.emit(True)
-        worker.start()
-        return worker
+        ref = weakref.ref(self)
+        QThreadPool.globalInstance().start(lambda: _run_in_pool(fn, args, kwargs, abort, job_id, ref))
+        return job_id
 
     def cancel(self, key: str) -> None:
         """Ask the current job of `key` to stop and forget its results."""
         job_id = self._latest.pop(key, None)
-        entry = self._running.get(job_id) if job_id is not None else None
-        if entry is not None:
-            entry[1].quit()
+        job = self._jobs.get(job_id) if job_id is not None else None
+        if job is not None:
+            job.abort.set()
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Cancel every job and wait for the pool; True when all stopped in time."""
         self._latest.clear()
-        for _, worker in list(self._running.values()):
-            worker.quit()
+        for job in self._jobs.values():
+            job.abort.set()
         return QThreadPool.globalInstance().waitForDone(timeout_ms)
 
-    def _done(self, job_id: int, on_finished: Callable[[], None] | None) -> None:
-        self._running.pop(job_id, None)
-        if on_finished is not None:
-            on_finished()
-        if not self._running:
-            self.sig_busy_changed.emit(False)
+    @Slot(int, str, object)
+    def _on_event(self, job_id: int, kind: str, payload: object) -> None:
+        job = self._jobs.get(job_id)
+        if job is None:
+            return
+        current = job.key is None or self._latest.get(job.key) == job_id
+        callback = job.callbacks.get(kind)
+        if kind == "finished":
+            del self._jobs[job_id]
+            if current and callback:
+                callback()
+            if not self._jobs:
+                self.sig_busy_changed.emit(False)
+            return
+        if not current:
+            return  # superseded by a newer request of the same key
+        if kind == "errored":
+            log.debug("%s failed:\n%s", job.name, "".join(traceback.format_exception(payload)))
+            if callback is None:
+                self.sig_error.emit(job.name, payload)
+                return
+        if callback is not None:
+            callback(payload)

@@ -1,0 +1,158 @@
+"""The pipeline being edited: undo/redo, and debounced preview then full-resolution runs.
+
+Every edit replaces the immutable `Pipeline` through a QUndoCommand, so undo is
+exact. After an edit: a preview on a downscaled proxy (debounced, latest
+request wins), then, once the user pauses, the full-resolution result. The
+original image is never modified.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from vision_studio.core.histogram import histogram
+from vision_studio.core.pipeline import Pipeline, PipelineOutput, run_pipeline
+from vision_studio.gui.workers import JobRunner
+
+PROXY_MAX_SIDE = 1280  # preview proxies: at most this many pixels on the long side
+PREVIEW_DEBOUNCE_MS = 40
+FULL_DELAY_MS = 400
+
+
+@dataclass(frozen=True)
+class Rendered:
+    output: PipelineOutput
+    hist: dict
+    full: bool  # False: a preview on a proxy
+
+
+def make_proxy(image: np.ndarray, max_side: int = PROXY_MAX_SIDE) -> tuple[np.ndarray, float]:
+    from vision_studio.core.ops.spec import cv2
+
+    h, w = image.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    if scale >= 1.0:
+        return image, 1.0
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+def compute(pipeline: Pipeline, image: np.ndarray, scale: float, full: bool) -> Rendered:
+    """Worker job (no Qt): run the pipeline and the histogram of its result."""
+    out = run_pipeline(pipeline, image, scale=scale)
+    return Rendered(output=out, hist=histogram(out.image), full=full)
+
+
+class _Edit(QUndoCommand):
+    def __init__(self, controller: PipelineController, old: Pipeline, new: Pipeline, text: str,
+                 merge_id: int = -1):
+        super().__init__(text)
+        self._c, self._old, self._new, self._merge_id = controller, old, new, merge_id
+
+    def id(self) -> int:
+        return self._merge_id
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        # Dragging a slider makes one undo step, not one per pixel of travel.
+        if not isinstance(other, _Edit) or other._merge_id != self._merge_id or self._merge_id < 0:
+            return False
+        self._new = other._new
+        return True
+
+    def redo(self) -> None:
+        self._c._set(self._new)
+
+    def undo(self) -> None:
+        self._c._set(self._old)
+
+
+class PipelineController(QObject):
+    sig_pipeline_changed = Signal(object)  # Pipeline
+    sig_rendered = Signal(object)  # Rendered
+    sig_failed = Signal(str)
+
+    def __init__(self, jobs: JobRunner, parent=None):
+        super().__init__(parent)
+        self.jobs = jobs
+        self.undo_stack = QUndoStack(self)
+        self.pipeline = Pipeline()
+        self.source: np.ndarray | None = None
+        self._proxy: tuple[np.ndarray, float] | None = None
+        self.last: Rendered | None = None
+        self._preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_DEBOUNCE_MS)
+        self._preview_timer.timeout.connect(self._run_preview)
+        self._full_timer = QTimer(self, singleShot=True, interval=FULL_DELAY_MS)
+        self._full_timer.timeout.connect(self.run_full)
+        self._merge_ids: dict[tuple, int] = {}
+
+    # ------------------------------------------------------------------ editing
+    def edit(self, new: Pipeline, text: str, merge_key: tuple | None = None) -> None:
+        if new == self.pipeline:
+            return
+        merge_id = -1
+        if merge_key is not None:
+            merge_id = self._merge_ids.setdefault(merge_key, len(self._merge_ids) + 1)
+        self.undo_stack.push(_Edit(self, self.pipeline, new, text, merge_id))
+
+    def end_merge(self) -> None:
+        """The next change of the same parameter starts a new undo step."""
+        self._merge_ids.clear()
+
+    def replace_all(self, pipeline: Pipeline, text: str) -> None:
+        self.end_merge()
+        self.edit(pipeline, text)
+
+    def _set(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.sig_pipeline_changed.emit(pipeline)
+        self.schedule()
+
+    # ------------------------------------------------------------------ computing
+    def set_source(self, pixels: np.ndarray | None) -> None:
+        self.source = pixels
+        self._proxy = None
+        self.last = None
+        self.jobs.cancel("preview")
+        self.jobs.cancel("full")
+        if pixels is not None and self.active():
+            self.run_full()  # a new image: compute its result straight away
+
+    def active(self) -> bool:
+        return any(s.enabled for s in self.pipeline.steps)
+
+    def schedule(self) -> None:
+        self.jobs.cancel("full")  # a running full result is already stale
+        self._full_timer.stop()
+        if self.source is None:
+            return
+        self._preview_timer.start()
+        self._full_timer.start()
+
+    def _run_preview(self) -> None:
+        if self.source is None:
+            return
+        if self._proxy is None:
+            self._proxy = make_proxy(self.source)
+        proxy, scale = self._proxy
+        if scale >= 1.0:
+            return  # small image: the full run is as fast as a preview
+        self.jobs.start(compute, self.pipeline, proxy, scale, False, name="Preview", key="preview",
+                        on_result=self._on_rendered, on_error=self._on_error)
+
+    def run_full(self) -> None:
+        self._full_timer.stop()
+        if self.source is None:
+            return
+        self.jobs.cancel("preview")
+        self.jobs.start(compute, self.pipeline, self.source, 1.0, True, name="Pipeline", key="full",
+                        on_result=self._on_rendered, on_error=self._on_error)
+
+    def _on_rendered(self, rendered: Rendered) -> None:
+        self.last = rendered
+        self.sig_rendered.emit(rendered)
+
+    def _on_error(self, exc: BaseException) -> None:
+        self.sig_failed.emit(f"Pipeline failed: {exc}")

@@ -1,0 +1,71 @@
+"""Small reusable widgets: a slider with a spin box, and a combo box you can type to search.
+
+(superqt has both, but importing any of superqt costs 140 ms at start-up; see workers.py.)
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QCompleter, QDoubleSpinBox, QHBoxLayout, QSlider,
+                               QSpinBox, QWidget)
+
+
+class LabeledSlider(QWidget):
+    """A slider and a spin box showing the same number; int or float (`decimals` > 0)."""
+
+    valueChanged = Signal(object)
+
+    def __init__(self, minimum: float, maximum: float, step: float = 1, decimals: int = 0, parent=None):
+        super().__init__(parent)
+        self._decimals = decimals
+        self._factor = 10 ** decimals  # the QSlider itself only knows ints
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setRange(round(minimum * self._factor), round(maximum * self._factor))
+        self.slider.setSingleStep(max(1, round(step * self._factor)))
+        self.slider.setPageStep(max(1, round((maximum - minimum) * self._factor / 10)))
+        if decimals:
+            self.spin = QDoubleSpinBox(self)
+            self.spin.setDecimals(decimals)
+        else:
+            self.spin = QSpinBox(self)
+        self.spin.setRange(minimum, maximum)
+        self.spin.setSingleStep(step)
+        self.spin.setKeyboardTracking(False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.spin)
+        self.slider.valueChanged.connect(self._from_slider)
+        self.spin.valueChanged.connect(self._from_spin)
+
+    def value(self):
+        return self.spin.value()
+
+    def setValue(self, value) -> None:
+        self.spin.setValue(value)
+
+    def _from_slider(self, raw: int) -> None:
+        value = raw / self._factor if self._decimals else raw
+        if value != self.spin.value():
+            self.spin.setValue(value)  # emits through _from_spin
+
+    def _from_spin(self, value) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setValue(round(value * self._factor))
+        self.slider.blockSignals(False)
+        self.valueChanged.emit(value)
+
+
+class SearchableComboBox(QComboBox):
+    """Type any part of an entry to filter the list."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setEditable(True)
+        self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        completer = QCompleter(self.model(), self)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        completer.activated[str].connect(lambda text: self.setCurrentIndex(self.findText(text)))
+        self.setCompleter(completer)
+        self.lineEdit().setPlaceholderText("Search operations…")
