@@ -26,6 +26,7 @@ def gui_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", metavar="PATH", help="images or folders to open")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="open PATHs, wait until loaded, save a PNG of the window and exit")
+    p.add_argument("--pipeline", metavar="FILE", help="load this pipeline file at start")
     p.add_argument("--version", action="version", version=f"vision-studio {__version__}")
     p.add_argument("--debug", action="store_true", help="verbose log and tracebacks")
     return p
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from vision_studio.gui.application import run_gui
 
-        return run_gui(args.paths, screenshot=args.screenshot)
+        return run_gui(args.paths, screenshot=args.screenshot, pipeline=args.pipeline)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the last line of defence: one line, not a traceback

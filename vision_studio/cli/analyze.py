@@ -13,7 +13,7 @@ from pathlib import Path
 from vision_studio.core import results as results_io
 from vision_studio.core.export import FORMATS, ExportError, atomic_write, save_image
 from vision_studio.core.image_io import ImageReadError, list_images, read_image
-from vision_studio.core.pipeline import PipelineError, load, run_pipeline
+from vision_studio.core.pipeline import PipelineError, annotated_result, load
 from vision_studio.core.results import ImageResults
 
 
@@ -103,9 +103,9 @@ def cmd_analyze(args) -> int:
             continue
         try:
             image = read_image(job.source)
-            out = run_pipeline(pipeline, image.pixels)
+            annotated, out = annotated_result(pipeline, image.pixels)
             target.parent.mkdir(parents=True, exist_ok=True)
-            save_image(target, out.image, quality=args.quality)
+            save_image(target, annotated, quality=args.quality)
         except (ImageReadError, ExportError) as exc:
             print(f"{exc.path}: error: {exc.reason}", file=sys.stderr)
             failed += 1

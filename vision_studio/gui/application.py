@@ -29,12 +29,14 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run_gui(paths: list[str], screenshot: str | None = None) -> int:
+def run_gui(paths: list[str], screenshot: str | None = None, pipeline: str | None = None) -> int:
     app = make_app()
     from vision_studio.gui.main_window import MainWindow
 
     window = MainWindow(QSettings())
     window.show()
+    if pipeline:
+        window.pipeline_dock.load_file(Path(pipeline))
     if paths:
         QTimer.singleShot(0, lambda: window.open_paths(paths))
     if screenshot:

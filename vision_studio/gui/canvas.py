@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap, QWheelEvent
-from PySide6.QtWidgets import (QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene,
-                               QGraphicsSimpleTextItem, QGraphicsView)
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, QWheelEvent
+from PySide6.QtWidgets import (
+    QGraphicsPathItem,
+    QGraphicsPixmapItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+)
 
 from vision_studio.core.annotate import Style, color_for, label_text
 from vision_studio.core.results import Detection
@@ -43,11 +49,16 @@ class ImageCanvas(QGraphicsView):
     def has_image(self) -> bool:
         return not self._pixmap_item.pixmap().isNull()
 
-    def set_pixmap(self, pixmap: QPixmap, keep_view: bool = False) -> None:
+    def set_pixmap(self, pixmap: QPixmap, keep_view: bool = False, scale: float = 1.0) -> None:
+        """Show `pixmap`; `scale` < 1 marks a downscaled preview, shown at full size so
+        scene coordinates stay ORIGINAL image pixels."""
         self._pixmap_item.setPixmap(pixmap)
-        self._scene.setSceneRect(QRectF(pixmap.rect()))
+        self._pixmap_item.setScale(1.0 / scale)
+        w, h = pixmap.width() / scale, pixmap.height() / scale
+        changed = self._scene.sceneRect().size().toSize() != QRectF(0, 0, w, h).size().toSize()
+        self._scene.setSceneRect(QRectF(0, 0, w, h))
         self.clear_overlays()
-        if not keep_view or self._fit_mode:
+        if not keep_view or self._fit_mode or changed:
             self.fit()
 
     def clear(self, message: str | None = None) -> None:
@@ -72,6 +83,8 @@ class ImageCanvas(QGraphicsView):
         rect = self._scene.sceneRect()
         lw = style.width_for(int(rect.height()), int(rect.width()))
         for det in detections:
+            if det.keypoints is not None and len(det.keypoints):
+                self._add_points(det, style, lw)
             if det.box is None:
                 continue
             r, g, b = color_for(det, style)
@@ -100,6 +113,19 @@ class ImageCanvas(QGraphicsView):
                 bg.setZValue(2)
                 self._scene.addItem(bg)
                 self._overlay_items.append(bg)
+
+    def _add_points(self, det: Detection, style: Style, lw: int) -> None:
+        # One path item for all points: thousands of ORB keypoints stay cheap to draw.
+        path = QPainterPath()
+        radius = max(2.0, lw * 1.5)
+        for x, y in det.keypoints[:, :2]:
+            path.addEllipse(QPointF(float(x), float(y)), radius, radius)
+        item = QGraphicsPathItem(path)
+        pen = QPen(QColor(*color_for(det, style)), max(1, lw // 2))
+        item.setPen(pen)
+        item.setZValue(1)
+        self._scene.addItem(item)
+        self._overlay_items.append(item)
 
     # ------------------------------------------------------------------ zoom
     def zoom(self) -> float:

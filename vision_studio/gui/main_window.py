@@ -4,21 +4,36 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QProgressBar, QStyle)
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QStyle,
+)
 
 from vision_studio import APP_NAME
-from vision_studio.core.annotate import render
 from vision_studio.core.export import ExportError, save_image
+from vision_studio.core.histogram import histogram
 from vision_studio.core.image_io import IMAGE_EXTENSIONS, LoadedImage
+from vision_studio.core.ops.spec import to_rgb
+from vision_studio.core.pipeline import Pipeline, annotated_result
 from vision_studio.core.pixels import describe_pixel
 from vision_studio.gui.browser import ImageBrowser
 from vision_studio.gui.canvas import ImageCanvas
 from vision_studio.gui.docks.files import FilesDock
+from vision_studio.gui.docks.histogram import HistogramDock
 from vision_studio.gui.docks.info import InfoDock
 from vision_studio.gui.docks.log import LogDock
+from vision_studio.gui.docks.pipeline import PipelineDock
+from vision_studio.gui.docks.results import ResultsDock
+from vision_studio.gui.pipeline_controller import PipelineController
 from vision_studio.gui.qimage import rgb_to_pixmap
 from vision_studio.gui.theme import MODES, apply_appearance
 from vision_studio.gui.workers import JobRunner
@@ -26,6 +41,12 @@ from vision_studio.gui.workers import JobRunner
 log = logging.getLogger(__name__)
 STATE_VERSION = 1  # bump when dock object names change, so old layouts are ignored
 MAX_RECENT = 10
+
+
+def export_annotated(path: Path, pipeline: Pipeline, pixels: np.ndarray) -> Path:
+    """Worker job: the full-resolution annotated result, written atomically."""
+    annotated, _ = annotated_result(pipeline, pixels)
+    return save_image(path, annotated)
 
 
 class MainWindow(QMainWindow):
@@ -44,14 +65,28 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
                             | QMainWindow.DockOption.AllowNestedDocks)
 
+        self.pipeline = PipelineController(self.jobs, self)
+        self.displayed: np.ndarray | None = None  # what the canvas shows (for pixel values)
+
         self.files_dock = FilesDock(self.jobs, self)
+        self.pipeline_dock = PipelineDock(self.pipeline, self)
         self.info_dock = InfoDock(self)
+        self.histogram_dock = HistogramDock(self)
+        self.results_dock = ResultsDock(self)
         self.log_dock = LogDock(self)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.files_dock)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.info_dock)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
-        self.resizeDocks([self.files_dock, self.info_dock], [260, 280], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.log_dock], [130], Qt.Orientation.Vertical)
+        left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
+                               Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.addDockWidget(left, self.files_dock)
+        self.addDockWidget(right, self.pipeline_dock)
+        self.addDockWidget(right, self.info_dock)
+        self.tabifyDockWidget(self.info_dock, self.histogram_dock)
+        self.info_dock.raise_()
+        self.addDockWidget(bottom, self.log_dock)
+        self.tabifyDockWidget(self.log_dock, self.results_dock)
+        self.log_dock.raise_()
+        self.resizeDocks([self.files_dock, self.pipeline_dock], [230, 330], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.pipeline_dock, self.info_dock], [480, 200], Qt.Orientation.Vertical)
+        self.resizeDocks([self.log_dock], [100], Qt.Orientation.Vertical)
         self._default_state = self.saveState(STATE_VERSION)
 
         self._build_status_bar()
@@ -114,6 +149,17 @@ class MainWindow(QMainWindow):
         self.act_actual = self._action("&Actual Size (100%)", self.canvas.actual_size, ["Ctrl+1", "1"],
                                        tip="Actual size")
         self.act_reset_layout = self._action("&Reset Panel Layout", self.reset_layout)
+        self.act_original = self._action("Show &Original", self._refresh_display, "B",
+                                         tip="Compare: show the original instead of the result")
+        self.act_original.setCheckable(True)
+        self.act_original.setIconText("Original")
+        self.act_apply = self._action("&Apply at Full Resolution", self.pipeline.run_full, "Ctrl+Return",
+                                      tip="Compute the full-resolution result now")
+        self.act_undo = self.pipeline.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcuts([QKeySequence(QKeySequence.StandardKey.Undo)])
+        self.act_redo = self.pipeline.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(QKeySequence.StandardKey.Redo)])
+        self.addActions([self.act_undo, self.act_redo])
         self.act_about = self._action("&About Vision Studio", self.show_about)
         for action, short in ((self.act_zoom_in, "Zoom In"), (self.act_zoom_out, "Zoom Out"),
                               (self.act_fit, "Fit"), (self.act_actual, "100%")):
@@ -129,8 +175,13 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
 
+        edit = mb.addMenu("&Edit")
+        edit.addActions([self.act_undo, self.act_redo])
+
         view = mb.addMenu("&View")
         view.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual])
+        view.addSeparator()
+        view.addAction(self.act_original)
         view.addSeparator()
         self.panels_menu = view.addMenu("&Panels")
         for dock in self.docks():
@@ -146,6 +197,11 @@ class MainWindow(QMainWindow):
             self._appearance_group.addAction(a)
         self._appearance_group.triggered.connect(lambda a: self.set_appearance(a.data()))
 
+        pipeline_menu = mb.addMenu("&Pipeline")
+        pipeline_menu.addAction(self.act_apply)
+        pipeline_menu.addSeparator()
+        self.pipeline_dock.build_menu(pipeline_menu)
+
         go = mb.addMenu("&Go")
         go.addActions([self.act_prev, self.act_next])
         help_menu = mb.addMenu("&Help")
@@ -160,6 +216,8 @@ class MainWindow(QMainWindow):
         tb.addActions([self.act_prev, self.act_next])
         tb.addSeparator()
         tb.addActions([self.act_zoom_out, self.act_zoom_in, self.act_fit, self.act_actual])
+        tb.addSeparator()
+        tb.addAction(self.act_original)
 
     def _wire(self) -> None:
         b = self.browser
@@ -172,12 +230,17 @@ class MainWindow(QMainWindow):
         self.canvas.sig_cursor_moved.connect(self._on_cursor)
         self.canvas.sig_zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.jobs.sig_error.connect(self._on_job_error)
+        self.pipeline.sig_rendered.connect(self._on_rendered)
+        self.pipeline.sig_failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        self.pipeline.sig_pipeline_changed.connect(self._on_pipeline_changed)
+        self.pipeline_dock.sig_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.jobs.sig_busy_changed.connect(self._on_busy)
         app = QApplication.instance()
         app.styleHints().colorSchemeChanged.connect(lambda _: self._apply_appearance())
 
     def docks(self) -> list[QDockWidget]:
-        return [self.files_dock, self.info_dock, self.log_dock]
+        return [self.files_dock, self.pipeline_dock, self.info_dock, self.histogram_dock,
+                self.results_dock, self.log_dock]
 
     # ------------------------------------------------------------------ opening
     def open_paths(self, paths) -> None:
@@ -208,12 +271,52 @@ class MainWindow(QMainWindow):
 
     def _on_loaded(self, image: LoadedImage) -> None:
         self.canvas.set_pixmap(rgb_to_pixmap(image.pixels))
+        self.displayed = image.original
+        self.histogram_dock.view.set_histogram(histogram(image.pixels))
+        self.results_dock.set_tables([])
+        self.pipeline.set_source(image.pixels)
         self.info_dock.show_info(image.info)
         self.size_label.setText(f"{image.width} × {image.height}")
         notes = f" — note: {'; '.join(image.info.notes)}" if image.info.notes else ""
         self.statusBar().showMessage(f"{image.path.name}{notes}", 10000)
         self._add_recent(image.path)
         self.settings.setValue("last_dir", str(image.path.parent))
+
+    # ------------------------------------------------------------------ pipeline results
+    def _on_pipeline_changed(self, pipeline) -> None:
+        if not self.pipeline.active():
+            self._refresh_display()
+
+    def _on_rendered(self, rendered) -> None:
+        self._refresh_display()
+
+    def result_image(self) -> np.ndarray | None:
+        """The image the pipeline made (RGB or gray uint8), or None when there is none."""
+        last = self.pipeline.last
+        if last is None or not self.pipeline.active():
+            return None
+        return last.output.image
+
+    def _refresh_display(self) -> None:
+        image = self.browser.current
+        if image is None:
+            return
+        last = self.pipeline.last
+        show_result = (last is not None and self.pipeline.active() and not self.act_original.isChecked())
+        if show_result:
+            out = last.output
+            self.canvas.set_pixmap(rgb_to_pixmap(to_rgb(out.image)), keep_view=True, scale=out.scale)
+            self.canvas.set_results(list(out.detections))
+            self.histogram_dock.view.set_histogram(last.hist)
+            self.results_dock.set_tables(out.tables)
+            self.displayed = out.image if last.full else None
+            if last.full:
+                self.statusBar().showMessage(f"Pipeline: {len(self.pipeline.pipeline.steps)} steps applied", 5000)
+        else:
+            self.canvas.set_pixmap(rgb_to_pixmap(image.pixels), keep_view=True)
+            self.histogram_dock.view.set_histogram(histogram(image.pixels))
+            self.results_dock.set_tables([])
+            self.displayed = image.original
 
     def _on_failed(self, path: Path, message: str) -> None:
         if path == self.browser.current_path:
@@ -233,11 +336,10 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.sig_idle.emit)
 
     def _on_cursor(self, pos) -> None:
-        image = self.browser.current
-        if pos is None or image is None:
+        if pos is None or self.displayed is None:
             self.pixel_label.setText("")
             return
-        self.pixel_label.setText(describe_pixel(image.original, *pos) or "")
+        self.pixel_label.setText(describe_pixel(self.displayed, *pos) or "")
 
     # ------------------------------------------------------------------ export
     def export_dialog(self) -> None:
@@ -255,8 +357,10 @@ class MainWindow(QMainWindow):
         image = self.browser.current
         if image is None:
             return
-        annotated = render(image.pixels, [])
-        self.jobs.start(save_image, path, annotated, name=f"Exporting {path.name}",
+        # Computed afresh at full resolution (not taken from the screen, which may show a
+        # preview): the file equals what `vision-studio analyze` writes.
+        self.jobs.start(export_annotated, path, self.pipeline.pipeline, image.pixels,
+                        name=f"Exporting {path.name}",
                         on_result=lambda p: self.statusBar().showMessage(f"Saved {p}", 8000),
                         on_error=lambda exc: self._on_export_error(path, exc))
 

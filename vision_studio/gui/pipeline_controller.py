@@ -27,6 +27,7 @@ class Rendered:
     output: PipelineOutput
     hist: dict
     full: bool  # False: a preview on a proxy
+    generation: int = 0  # which edit of the pipeline/source this result belongs to
 
 
 def make_proxy(image: np.ndarray, max_side: int = PROXY_MAX_SIDE) -> tuple[np.ndarray, float]:
@@ -40,10 +41,10 @@ def make_proxy(image: np.ndarray, max_side: int = PROXY_MAX_SIDE) -> tuple[np.nd
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
-def compute(pipeline: Pipeline, image: np.ndarray, scale: float, full: bool) -> Rendered:
+def compute(pipeline: Pipeline, image: np.ndarray, scale: float, full: bool, generation: int) -> Rendered:
     """Worker job (no Qt): run the pipeline and the histogram of its result."""
     out = run_pipeline(pipeline, image, scale=scale)
-    return Rendered(output=out, hist=histogram(out.image), full=full)
+    return Rendered(output=out, hist=histogram(out.image), full=full, generation=generation)
 
 
 class _Edit(QUndoCommand):
@@ -87,6 +88,7 @@ class PipelineController(QObject):
         self._full_timer = QTimer(self, singleShot=True, interval=FULL_DELAY_MS)
         self._full_timer.timeout.connect(self.run_full)
         self._merge_ids: dict[tuple, int] = {}
+        self.generation = 0  # bumped by every edit and every new source image
 
     # ------------------------------------------------------------------ editing
     def edit(self, new: Pipeline, text: str, merge_key: tuple | None = None) -> None:
@@ -111,7 +113,12 @@ class PipelineController(QObject):
         self.schedule()
 
     # ------------------------------------------------------------------ computing
+    def is_current(self) -> bool:
+        """True when `last` is the full-resolution result of the current pipeline and image."""
+        return self.last is not None and self.last.full and self.last.generation == self.generation
+
     def set_source(self, pixels: np.ndarray | None) -> None:
+        self.generation += 1
         self.source = pixels
         self._proxy = None
         self.last = None
@@ -124,6 +131,7 @@ class PipelineController(QObject):
         return any(s.enabled for s in self.pipeline.steps)
 
     def schedule(self) -> None:
+        self.generation += 1
         self.jobs.cancel("full")  # a running full result is already stale
         self._full_timer.stop()
         if self.source is None:
@@ -139,7 +147,7 @@ class PipelineController(QObject):
         proxy, scale = self._proxy
         if scale >= 1.0:
             return  # small image: the full run is as fast as a preview
-        self.jobs.start(compute, self.pipeline, proxy, scale, False, name="Preview", key="preview",
+        self.jobs.start(compute, self.pipeline, proxy, scale, False, self.generation, name="Preview", key="preview",
                         on_result=self._on_rendered, on_error=self._on_error)
 
     def run_full(self) -> None:
@@ -147,7 +155,7 @@ class PipelineController(QObject):
         if self.source is None:
             return
         self.jobs.cancel("preview")
-        self.jobs.start(compute, self.pipeline, self.source, 1.0, True, name="Pipeline", key="full",
+        self.jobs.start(compute, self.pipeline, self.source, 1.0, True, self.generation, name="Pipeline", key="full",
                         on_result=self._on_rendered, on_error=self._on_error)
 
     def _on_rendered(self, rendered: Rendered) -> None:

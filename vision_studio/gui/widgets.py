@@ -5,8 +5,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QCompleter, QDoubleSpinBox, QHBoxLayout, QSlider,
-                               QSpinBox, QWidget)
+from PySide6.QtWidgets import QComboBox, QCompleter, QDoubleSpinBox, QHBoxLayout, QSlider, QSpinBox, QWidget
 
 
 class LabeledSlider(QWidget):

@@ -7,9 +7,20 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHBoxLayout,
-                               QListWidget, QListWidgetItem, QMenu, QPushButton, QScrollArea,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from vision_studio.core import pipeline as pipeline_io
 from vision_studio.core.ops import all_ops, get_op
@@ -44,6 +55,7 @@ class PipelineDock(QDockWidget):
         for spec in all_ops():
             self.op_combo.addItem(f"{spec.title}  ·  {spec.category}", spec.name)
         self.op_combo.setToolTip("Type to search the operations")
+        self.op_combo.setCurrentIndex(-1)  # show the "Search operations…" placeholder
         self.add_button = QPushButton("Add", body)
         self.add_button.clicked.connect(self.add_selected_op)
         add_row.addWidget(self.op_combo, 1)
@@ -85,10 +97,12 @@ class PipelineDock(QDockWidget):
         split.addWidget(top)
         split.addWidget(scroll)
         split.setStretchFactor(1, 1)
+        split.setSizes([150, 320])  # the parameters need the room more than the list
         layout.addWidget(split, 1)
         self.setWidget(body)
 
         self._refreshing = False
+        self._editing: tuple[int, str] | None = None  # (row, op) the editor shows
         controller.sig_pipeline_changed.connect(self._on_pipeline_changed)
         self._on_pipeline_changed(controller.pipeline)
 
@@ -146,6 +160,8 @@ class PipelineDock(QDockWidget):
         op = self.op_combo.currentData()
         if op:
             self.add_op(op)
+        else:
+            self.sig_message.emit("Choose an operation to add: type to search, or open the list")
 
     def remove_selected(self) -> None:
         row = self.steps.currentRow()
@@ -218,12 +234,20 @@ class PipelineDock(QDockWidget):
     def _on_selection(self, row: int) -> None:
         if self._refreshing:
             return
-        self.controller.end_merge()
         if 0 <= row < len(self.pipeline.steps):
             step = self.pipeline.steps[row]
-            self.editor.set_step(get_op(step.op), step.params)
+            if self._editing == (row, step.op):
+                # Same step (a parameter changed, or undo/redo): update the values in place.
+                # Rebuilding would delete the slider the user is dragging.
+                self.editor.update_values(step.params)
+            else:
+                self.controller.end_merge()
+                self.editor.set_step(get_op(step.op), step.params)
+                self._editing = (row, step.op)
         else:
+            self.controller.end_merge()
             self.editor.set_step(None, {})
+            self._editing = None
         has = row >= 0
         for b in (self.remove_button, self.duplicate_button, self.up_button, self.down_button):
             b.setEnabled(has)

@@ -1,0 +1,165 @@
+"""The Pipeline panel driven like a user: add, edit, undo/redo, preview, and the same output as the CLI."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QSettings, Qt
+
+from vision_studio.core.pipeline import Pipeline, make_step, run_pipeline
+from vision_studio.gui.application import make_app
+from vision_studio.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    make_app()
+    w = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def photo(tmp_path, bus_jpg):
+    return bus_jpg
+
+
+def load(qtbot, w, path):
+    with qtbot.waitSignal(w.browser.sig_loaded, timeout=10000):
+        w.open_paths([path])
+    qtbot.waitUntil(lambda: not w.jobs.busy, timeout=10000)
+
+
+def wait_full(qtbot, w):
+    qtbot.waitUntil(lambda: w.pipeline.is_current() and not w.jobs.busy, timeout=20000)
+
+
+def test_add_edit_undo_redo_and_see_the_result_change(qtbot, window, photo):
+    load(qtbot, window, photo)
+    dock = window.pipeline_dock
+    dock.add_op("gaussian_blur")
+    wait_full(qtbot, window)
+    pixels = window.browser.current.pixels
+    first = window.result_image().copy()
+    assert np.array_equal(first, run_pipeline(Pipeline([make_step("gaussian_blur")]), pixels).image)
+    assert not np.array_equal(first, pixels), "the canvas shows the blurred result"
+
+    # Drag the kernel-size slider through several values: one undo step.
+    slider = dock.editor.widget("ksize")
+    for value in (7, 9, 11, 15):
+        slider.setValue(value)
+    wait_full(qtbot, window)
+    assert window.pipeline.pipeline.steps[0].params["ksize"] == 15
+    blurred_more = window.result_image().copy()
+    assert not np.array_equal(blurred_more, first)
+
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.pipeline.pipeline.steps[0].params["ksize"] == 5
+    assert dock.editor.widget("ksize").value() == 5
+    wait_full(qtbot, window)
+    assert np.array_equal(window.result_image(), first)
+
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.pipeline.pipeline.steps[0].params["ksize"] == 15
+    wait_full(qtbot, window)
+    assert np.array_equal(window.result_image(), blurred_more)
+
+    window.act_undo.trigger()
+    window.act_undo.trigger()  # undoes "Add": back to the original
+    assert window.pipeline.pipeline.steps == ()
+    assert window.result_image() is None
+    assert window.displayed is window.browser.current.original
+
+
+def test_structure_edits_are_undoable(qtbot, window, photo):
+    load(qtbot, window, photo)
+    dock = window.pipeline_dock
+    dock.add_op("grayscale")
+    dock.add_op("median_blur")
+    dock.duplicate_selected()
+    names = lambda: [s.op for s in window.pipeline.pipeline.steps]  # noqa: E731
+    assert names() == ["grayscale", "median_blur", "median_blur"]
+    dock.steps.setCurrentRow(0)
+    dock.move_selected(1)
+    assert names() == ["median_blur", "grayscale", "median_blur"]
+    dock.steps.item(1).setCheckState(Qt.CheckState.Unchecked)
+    assert window.pipeline.pipeline.steps[1].enabled is False
+    dock.steps.setCurrentRow(2)
+    dock.remove_selected()
+    assert names() == ["median_blur", "grayscale"]
+    stack = window.pipeline.undo_stack
+    texts = [stack.text(i) for i in range(stack.count())]
+    assert texts == ["Add Grayscale", "Add Median blur", "Duplicate Median blur", "Move step",
+                     "Disable Grayscale", "Remove Median blur"]
+    while stack.canUndo():
+        stack.undo()
+    assert names() == []
+    wait_full_or_idle(qtbot, window)
+
+
+def wait_full_or_idle(qtbot, w):
+    qtbot.waitUntil(lambda: not w.jobs.busy, timeout=20000)
+
+
+def test_large_images_preview_on_a_proxy_then_compute_full_resolution(qtbot, window, tmp_path):
+    big = tmp_path / "big.png"
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 255, (2400, 3200, 3), np.uint8)).save(big, compress_level=1)
+    load(qtbot, window, big)
+    seen = []
+    window.pipeline.sig_rendered.connect(lambda r: seen.append((r.full, r.output.scale, r.output.image.shape)))
+    window.pipeline_dock.add_op("box_blur")
+    wait_full(qtbot, window)
+    previews = [s for s in seen if not s[0]]
+    assert previews and previews[0][1] < 1.0 and max(previews[0][2][:2]) <= 1280
+    assert seen[-1][0] is True and seen[-1][2] == (2400, 3200, 3)
+
+
+def test_gui_result_equals_cli_output(qtbot, window, photo, tmp_path):
+    pipeline_file = tmp_path / "p.json"
+    pipeline_file.write_text(json.dumps({"version": 1, "steps": [
+        {"op": "median_blur", "params": {"ksize": 7}},
+        {"op": "gaussian_blur", "params": {"ksize": 5, "sigma": 1.5}, "enabled": True}]}))
+    load(qtbot, window, photo)
+    window.pipeline_dock.load_file(pipeline_file)
+    wait_full(qtbot, window)
+    gui_png = tmp_path / "gui.png"
+    window.export_to(gui_png)
+    qtbot.waitUntil(lambda: gui_png.exists() and not window.jobs.busy, timeout=10000)
+
+    out = tmp_path / "cli"
+    r = subprocess.run([sys.executable, "-m", "vision_studio", "analyze", str(photo), "-o", str(out),
+                        "--pipeline", str(pipeline_file), "--format", "png"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    cli = np.asarray(Image.open(out / (photo.stem + ".png")).convert("RGB"))
+    gui = np.asarray(Image.open(gui_png).convert("RGB"))
+    assert np.array_equal(cli, gui)
+
+
+def test_show_original_toggles_before_and_after(qtbot, window, photo):
+    load(qtbot, window, photo)
+    window.pipeline_dock.add_op("invert")
+    wait_full(qtbot, window)
+    assert window.displayed is window.result_image()
+    window.act_original.trigger()
+    assert window.displayed is window.browser.current.original
+    window.act_original.trigger()
+    assert window.displayed is window.result_image()
+    assert window.histogram_dock.view.channels() == ["R", "G", "B"]
+
+
+def test_bad_pipeline_file_is_reported_and_changes_nothing(qtbot, window, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"version": 1, "steps": [{"op": "gaussian_blur", "params": {"ksize": 4}}]}')
+    window.pipeline_dock.load_file(bad)
+    assert window.pipeline.pipeline.steps == ()
+    message = window.statusBar().currentMessage()
+    assert message == f"{bad}: step 1 (gaussian_blur): ksize: must be odd, got 4"
