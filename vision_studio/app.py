@@ -6,16 +6,26 @@ wanted, and torch/ultralytics/dlib only when a feature needs them.
 from __future__ import annotations
 
 import argparse
-import ctypes.util
 import os
 import sys
 
 from vision_studio import __version__
 from vision_studio.core.runtime import configure_environment
 
-# The libraries Qt's xcb plugin most often misses on a fresh Debian/Ubuntu.
-_XCB_LIBS = {"xcb-cursor": "libxcb-cursor0", "xkbcommon-x11": "libxkbcommon-x11-0",
-             "xcb-icccm": "libxcb-icccm4", "xcb-keysyms": "libxcb-keysyms1"}
+# The libraries Qt's xcb plugin most often misses on a fresh Debian/Ubuntu (soname: package).
+_XCB_LIBS = {"libxcb-cursor.so.0": "libxcb-cursor0", "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+             "libxcb-icccm.so.4": "libxcb-icccm4", "libxcb-keysyms.so.1": "libxcb-keysyms1"}
+
+
+def _loadable(soname: str) -> bool:
+    """dlopen it, as Qt will (ctypes.util.find_library would spawn ldconfig: slower)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(soname)
+    except OSError:
+        return False
+    return True
 
 
 def gui_parser() -> argparse.ArgumentParser:
@@ -43,7 +53,7 @@ def display_problem(screenshot: bool) -> str | None:
         return ("no display: DISPLAY is not set. Run it in a desktop session, under "
                 "xvfb-run, or headless with `vision-studio --screenshot OUT.png PATH`")
     if os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        missing = [pkg for lib, pkg in _XCB_LIBS.items() if ctypes.util.find_library(lib) is None]
+        missing = [pkg for lib, pkg in _XCB_LIBS.items() if not _loadable(lib)]
         if missing:
             return ("Qt's xcb platform plugin needs system libraries that are missing; install them "
                     f"with: sudo apt-get install {' '.join(missing)}")

@@ -14,12 +14,15 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import numpy as np
+# Nothing heavy at import time: the window creates an empty Pipeline at start-up,
+# and the operations (with numpy and their OpenCV wrappers) load on first use.
+if TYPE_CHECKING:
+    import numpy as np
 
-from vision_studio.core.ops import OpSpec, ParamError, UnknownOperation, get_op
-from vision_studio.core.results import Detection
+    from vision_studio.core.ops.spec import OpSpec
+    from vision_studio.core.results import Detection
 
 VERSION = 1
 
@@ -40,6 +43,8 @@ class Step:
 
     @property
     def spec(self) -> OpSpec:
+        from vision_studio.core.ops import get_op
+
         return get_op(self.op)
 
     def with_params(self, **changes) -> Step:
@@ -87,6 +92,8 @@ class Pipeline:
 
 def make_step(op: str, **params) -> Step:
     """A step with every parameter filled in from the op's defaults (validated)."""
+    from vision_studio.core.ops import get_op
+
     spec = get_op(op)
     return Step(op=op, params=spec.validate(params))
 
@@ -112,6 +119,8 @@ def from_dict(data: Any) -> Pipeline:
 
 
 def _step_from_dict(i: int, raw: Any) -> Step:
+    from vision_studio.core.ops import ParamError, UnknownOperation, get_op
+
     where = f"step {i}"
     if not isinstance(raw, dict):
         raise PipelineError(f"{where}: expected an object like {{\"op\": ..., \"params\": {{...}}}}")
@@ -212,6 +221,8 @@ def run_pipeline(pipeline: Pipeline, image: np.ndarray, scale: float = 1.0,
     back to full resolution when running on a proxy. (A later geometry step,
     such as crop or rotate, does not move earlier detections.)
     """
+    from vision_studio.core.ops import ParamError
+
     current = image
     detections: list[Detection] = []
     tables: list[tuple[str, tuple[dict, ...]]] = []

@@ -1,13 +1,18 @@
 """Human-readable pixel values for the status bar (values of the ORIGINAL data)."""
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _CHANNEL_NAMES = {1: ("",), 2: ("V", "A"), 3: ("R", "G", "B"), 4: ("R", "G", "B", "A")}
 
 
 def describe_pixel(original: np.ndarray, x: int, y: int) -> str | None:
     """'x, y: R 12  G 34  B 56' or None when (x, y) is outside the image."""
+    import numpy as np
+
     h, w = original.shape[:2]
     if not (0 <= x < w and 0 <= y < h):
         return None

@@ -7,7 +7,6 @@ from the environment at import time.
 from __future__ import annotations
 
 import os
-from importlib import metadata
 from pathlib import Path
 
 import platformdirs
@@ -35,6 +34,8 @@ def configure_environment() -> None:
 
 def library_versions(qt_version: str | None = None) -> dict[str, str]:
     """Versions without importing the libraries (torch alone takes seconds to import)."""
+    from importlib import metadata  # 17 ms: only when asked (About box), not at start-up
+
     def version(*dists: str) -> str:
         for dist in dists:
             try:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from vision_studio.core.image_io import LoadedImage, list_images, read_image
 from vision_studio.gui.workers import JobRunner
+
+if TYPE_CHECKING:
+    from vision_studio.core.image_io import LoadedImage
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,8 @@ class ImageBrowser(QObject):
         self._set_list(files, title, files[0] if files else None)
 
     def _safe_list(self, folder: Path) -> list[Path]:
+        from vision_studio.core.image_io import list_images
+
         try:
             return [p.resolve() for p in list_images(folder)]
         except OSError as exc:
@@ -84,6 +89,8 @@ class ImageBrowser(QObject):
             self._paths.append(path)
         self._index = self._paths.index(path)
         self.sig_loading.emit(path)
+        from vision_studio.core.image_io import read_image
+
         self._jobs.start(read_image, path, self.max_pixels, name=f"Loading {path.name}", key="load",
                          on_result=self._on_loaded, on_error=lambda exc: self._on_error(path, exc))
 

@@ -1,6 +1,8 @@
 """The central image view: zoom around the cursor, pan by dragging, overlays from results."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
@@ -12,8 +14,9 @@ from PySide6.QtWidgets import (
     QGraphicsView,
 )
 
-from vision_studio.core.annotate import Style, color_for, label_text
-from vision_studio.core.results import Detection
+if TYPE_CHECKING:
+    from vision_studio.core.annotate import Style
+    from vision_studio.core.results import Detection
 
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
@@ -77,8 +80,11 @@ class ImageCanvas(QGraphicsView):
             self._scene.removeItem(item)
         self._overlay_items.clear()
 
-    def set_results(self, detections: list[Detection], style: Style = Style()) -> None:
+    def set_results(self, detections: list[Detection], style: Style | None = None) -> None:
         """Overlays as Qt items from the same results and style the exporter draws."""
+        from vision_studio.core.annotate import Style, color_for, label_text
+
+        style = style or Style()
         self.clear_overlays()
         rect = self._scene.sceneRect()
         lw = style.width_for(int(rect.height()), int(rect.width()))
@@ -115,6 +121,8 @@ class ImageCanvas(QGraphicsView):
                 self._overlay_items.append(bg)
 
     def _add_points(self, det: Detection, style: Style, lw: int) -> None:
+        from vision_studio.core.annotate import color_for
+
         # One path item for all points: thousands of ORB keypoints stay cheap to draw.
         path = QPainterPath()
         radius = max(2.0, lw * 1.5)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -19,11 +19,6 @@ from PySide6.QtWidgets import (
 )
 
 from vision_studio import APP_NAME
-from vision_studio.core.export import ExportError, save_image
-from vision_studio.core.histogram import histogram
-from vision_studio.core.image_io import IMAGE_EXTENSIONS, LoadedImage
-from vision_studio.core.ops.spec import to_rgb
-from vision_studio.core.pipeline import Pipeline, annotated_result
 from vision_studio.core.pixels import describe_pixel
 from vision_studio.gui.browser import ImageBrowser
 from vision_studio.gui.canvas import ImageCanvas
@@ -38,6 +33,12 @@ from vision_studio.gui.qimage import rgb_to_pixmap
 from vision_studio.gui.theme import MODES, apply_appearance
 from vision_studio.gui.workers import JobRunner
 
+if TYPE_CHECKING:  # loaded on first use: the window must appear before numpy & co. load
+    import numpy as np
+
+    from vision_studio.core.image_io import LoadedImage
+    from vision_studio.core.pipeline import Pipeline
+
 log = logging.getLogger(__name__)
 STATE_VERSION = 1  # bump when dock object names change, so old layouts are ignored
 MAX_RECENT = 10
@@ -45,6 +46,9 @@ MAX_RECENT = 10
 
 def export_annotated(path: Path, pipeline: Pipeline, pixels: np.ndarray) -> Path:
     """Worker job: the full-resolution annotated result, written atomically."""
+    from vision_studio.core.export import save_image
+    from vision_studio.core.pipeline import annotated_result
+
     annotated, _ = annotated_result(pipeline, pixels)
     return save_image(path, annotated)
 
@@ -249,6 +253,8 @@ class MainWindow(QMainWindow):
             self.browser.open_paths(paths)
 
     def open_dialog(self) -> None:
+        from vision_studio.core.image_io import IMAGE_EXTENSIONS
+
         patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
         files, _ = QFileDialog.getOpenFileNames(self, "Open images", self._last_dir(),
                                                 f"Images ({patterns});;All files (*)")
@@ -272,7 +278,7 @@ class MainWindow(QMainWindow):
     def _on_loaded(self, image: LoadedImage) -> None:
         self.canvas.set_pixmap(rgb_to_pixmap(image.pixels))
         self.displayed = image.original
-        self.histogram_dock.view.set_histogram(histogram(image.pixels))
+        self._show_histogram(image.pixels)
         self.results_dock.set_tables([])
         self.pipeline.set_source(image.pixels)
         self.info_dock.show_info(image.info)
@@ -297,7 +303,14 @@ class MainWindow(QMainWindow):
             return None
         return last.output.image
 
+    def _show_histogram(self, pixels) -> None:
+        from vision_studio.core.histogram import histogram
+
+        self.histogram_dock.view.set_histogram(histogram(pixels))
+
     def _refresh_display(self) -> None:
+        from vision_studio.core.ops.spec import to_rgb
+
         image = self.browser.current
         if image is None:
             return
@@ -314,7 +327,7 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"Pipeline: {len(self.pipeline.pipeline.steps)} steps applied", 5000)
         else:
             self.canvas.set_pixmap(rgb_to_pixmap(image.pixels), keep_view=True)
-            self.histogram_dock.view.set_histogram(histogram(image.pixels))
+            self._show_histogram(image.pixels)
             self.results_dock.set_tables([])
             self.displayed = image.original
 
@@ -365,6 +378,8 @@ class MainWindow(QMainWindow):
                         on_error=lambda exc: self._on_export_error(path, exc))
 
     def _on_export_error(self, path: Path, exc: BaseException) -> None:
+        from vision_studio.core.export import ExportError
+
         message = str(exc) if isinstance(exc, ExportError) else f"{path}: {exc}"
         log.error("Export failed: %s", message)
         QMessageBox.warning(self, "Export failed", message)

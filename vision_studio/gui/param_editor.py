@@ -1,13 +1,15 @@
 """Controls generated from an operation's parameter spec (one widget per Param)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QWidget
 
-from vision_studio.core.ops import OpSpec, Param
 from vision_studio.gui.widgets import LabeledSlider
+
+if TYPE_CHECKING:
+    from vision_studio.core.ops import OpSpec, Param
 
 
 class ParamEditor(QWidget):

@@ -8,14 +8,18 @@ original image is never modified.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from vision_studio.core.histogram import histogram
-from vision_studio.core.pipeline import Pipeline, PipelineOutput, run_pipeline
+from vision_studio.core.pipeline import Pipeline
 from vision_studio.gui.workers import JobRunner
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from vision_studio.core.pipeline import PipelineOutput
 
 PROXY_MAX_SIDE = 1280  # preview proxies: at most this many pixels on the long side
 PREVIEW_DEBOUNCE_MS = 40
@@ -43,6 +47,9 @@ def make_proxy(image: np.ndarray, max_side: int = PROXY_MAX_SIDE) -> tuple[np.nd
 
 def compute(pipeline: Pipeline, image: np.ndarray, scale: float, full: bool, generation: int) -> Rendered:
     """Worker job (no Qt): run the pipeline and the histogram of its result."""
+    from vision_studio.core.histogram import histogram
+    from vision_studio.core.pipeline import run_pipeline
+
     out = run_pipeline(pipeline, image, scale=scale)
     return Rendered(output=out, hist=histogram(out.image), full=full, generation=generation)
 

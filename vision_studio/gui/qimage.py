@@ -1,8 +1,12 @@
 """The only place numpy arrays become QImage/QPixmap (after pyqtgraph's ndarray_to_qimage)."""
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from PySide6.QtGui import QImage, QPixmap
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
@@ -12,6 +16,8 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
     strides explicitly (rows need not be 4-byte aligned) and then `.copy()` so
     the QImage owns its pixels and can outlive the array or cross threads.
     """
+    import numpy as np
+
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected RGB uint8 H x W x 3, got {rgb.dtype} {rgb.shape}")
     rgb = np.ascontiguousarray(rgb)
@@ -26,6 +32,8 @@ def rgb_to_pixmap(rgb: np.ndarray) -> QPixmap:
 
 
 def qimage_to_rgb(image: QImage) -> np.ndarray:
+    import numpy as np
+
     image = image.convertToFormat(QImage.Format.Format_RGB888)
     h, w, bpl = image.height(), image.width(), image.bytesPerLine()
     buf = np.frombuffer(image.constBits(), np.uint8, count=h * bpl).reshape(h, bpl)

@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QCompleter, QDoubleSpinBox, QHBoxLayout, QSlider, QSpinBox, QWidget
 
 
@@ -55,10 +55,12 @@ class LabeledSlider(QWidget):
 
 
 class SearchableComboBox(QComboBox):
-    """Type any part of an entry to filter the list."""
+    """Type any part of an entry to filter the list. `populate(combo)` fills it on first
+    use (focus or opening the list), so building the window does not pay for it."""
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, populate=None):
         super().__init__(parent)
+        self._populate = populate
         self.setEditable(True)
         self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         completer = QCompleter(self.model(), self)
@@ -68,3 +70,19 @@ class SearchableComboBox(QComboBox):
         completer.activated[str].connect(lambda text: self.setCurrentIndex(self.findText(text)))
         self.setCompleter(completer)
         self.lineEdit().setPlaceholderText("Search operations…")
+        self.lineEdit().installEventFilter(self)
+
+    def ensure_populated(self) -> None:
+        if self._populate is not None:
+            populate, self._populate = self._populate, None
+            populate(self)
+            self.setCurrentIndex(-1)  # keep showing the placeholder
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.FocusIn:
+            self.ensure_populated()
+        return super().eventFilter(obj, event)
+
+    def showPopup(self) -> None:
+        self.ensure_populated()
+        super().showPopup()

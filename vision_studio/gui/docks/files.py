@@ -7,7 +7,6 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QDockWidget, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from vision_studio.core.image_io import ImageReadError, make_thumbnail
 from vision_studio.gui.qimage import rgb_to_pixmap
 from vision_studio.gui.workers import JobRunner
 
@@ -16,6 +15,8 @@ THUMB = 64
 
 def thumbnails(paths: list[Path], size: int):
     """Worker job: yield (index, thumbnail or None) so the list fills in as they arrive."""
+    from vision_studio.core.image_io import ImageReadError, make_thumbnail
+
     for index, path in enumerate(paths):
         try:
             yield index, make_thumbnail(path, size)

@@ -1,7 +1,6 @@
 """Histogram panel: per-channel counts of the current result, drawn as filled curves."""
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QCheckBox, QDockWidget, QVBoxLayout, QWidget
@@ -14,10 +13,10 @@ class HistogramView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setMinimumHeight(110)
-        self._hist: dict[str, np.ndarray] = {}
+        self._hist: dict = {}
         self.log_scale = False
 
-    def set_histogram(self, hist: dict[str, np.ndarray]) -> None:
+    def set_histogram(self, hist: dict) -> None:
         self._hist = hist
         self.update()
 
@@ -33,6 +32,8 @@ class HistogramView(QWidget):
             p.setPen(self.palette().placeholderText().color())
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No image")
             return
+        import numpy as np
+
         data = {k: (np.log1p(v) if self.log_scale else v.astype(float)) for k, v in self._hist.items()}
         peak = max(float(v.max()) for v in data.values()) or 1.0
         w, h = rect.width(), rect.height()

@@ -1,9 +1,12 @@
 """Image info panel: what the file is, and what the analysis sees."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QDockWidget, QTreeWidget, QTreeWidgetItem
 
-from vision_studio.core.image_io import ImageInfo
+if TYPE_CHECKING:
+    from vision_studio.core.image_io import ImageInfo
 
 _ORIENTATION = {1: "normal", 2: "mirrored", 3: "rotated 180°", 4: "flipped",
                 5: "mirrored + rotated 90°", 6: "rotated 90° (applied)", 7: "mirrored + rotated 270°",

@@ -23,11 +23,17 @@ from PySide6.QtWidgets import (
 )
 
 from vision_studio.core import pipeline as pipeline_io
-from vision_studio.core.ops import all_ops, get_op
 from vision_studio.core.pipeline import Pipeline, PipelineError, Step, make_step
 from vision_studio.gui.param_editor import ParamEditor
 from vision_studio.gui.pipeline_controller import PipelineController
 from vision_studio.gui.widgets import SearchableComboBox
+
+
+def get_op(name: str):
+    # The operations (numpy, OpenCV wrappers) load on first use, not at start-up.
+    from vision_studio.core.ops import get_op as lookup
+
+    return lookup(name)
 
 
 def presets() -> list[tuple[str, Path]]:
@@ -50,12 +56,9 @@ class PipelineDock(QDockWidget):
         layout.setContentsMargins(4, 4, 4, 4)
 
         add_row = QHBoxLayout()
-        self.op_combo = SearchableComboBox(body)
+        self.op_combo = SearchableComboBox(body, populate=self._populate_ops)
         self.op_combo.setObjectName("AddStepCombo")
-        for spec in all_ops():
-            self.op_combo.addItem(f"{spec.title}  ·  {spec.category}", spec.name)
         self.op_combo.setToolTip("Type to search the operations")
-        self.op_combo.setCurrentIndex(-1)  # show the "Search operations…" placeholder
         self.add_button = QPushButton("Add", body)
         self.add_button.clicked.connect(self.add_selected_op)
         add_row.addWidget(self.op_combo, 1)
@@ -105,6 +108,12 @@ class PipelineDock(QDockWidget):
         self._editing: tuple[int, str] | None = None  # (row, op) the editor shows
         controller.sig_pipeline_changed.connect(self._on_pipeline_changed)
         self._on_pipeline_changed(controller.pipeline)
+
+    def _populate_ops(self, combo: SearchableComboBox) -> None:
+        from vision_studio.core.ops import all_ops
+
+        for spec in all_ops():
+            combo.addItem(f"{spec.title}  ·  {spec.category}", spec.name)
 
     # ------------------------------------------------------------------ menu actions
     def build_menu(self, menu: QMenu) -> None:
@@ -157,6 +166,7 @@ class PipelineDock(QDockWidget):
         self.steps.setCurrentRow(index)
 
     def add_selected_op(self) -> None:
+        self.op_combo.ensure_populated()
         op = self.op_combo.currentData()
         if op:
             self.add_op(op)
