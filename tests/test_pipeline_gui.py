@@ -163,3 +163,56 @@ def test_bad_pipeline_file_is_reported_and_changes_nothing(qtbot, window, tmp_pa
     assert window.pipeline.pipeline.steps == ()
     message = window.statusBar().currentMessage()
     assert message == f"{bad}: step 1 (gaussian_blur): ksize: must be odd, got 4"
+
+
+def drag(widget, start, end):
+    """A real left-button drag (QTest's mouseMove does not hold the button down)."""
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    mods = Qt.KeyboardModifier.NoModifier
+
+    def send(kind, pos, button, buttons):
+        p = QPointF(pos)
+        QApplication.sendEvent(widget, QMouseEvent(kind, p, widget.mapToGlobal(p), button, buttons, mods))
+
+    send(QEvent.Type.MouseButtonPress, start, left, left)
+    for t in (0.25, 0.5, 0.75, 1.0):
+        send(QEvent.Type.MouseMove, start + (end - start) * t, none, left)
+    send(QEvent.Type.MouseButtonRelease, end, left, none)
+
+
+def test_crop_rectangle_drawn_on_the_canvas(qtbot, window, photo):
+    load(qtbot, window, photo)
+    window.pipeline_dock.add_op("crop")
+    window.act_actual.trigger()
+    canvas = window.canvas
+    canvas.centerOn(0, 0)
+    window.pipeline_dock.editor.sig_rect_requested.emit("rect")
+    assert canvas.selecting()
+    start = canvas.mapFromScene(100, 50)
+    end = canvas.mapFromScene(300, 200)
+    drag(canvas.viewport(), start, end)
+    assert not canvas.selecting()
+    x, y, w, h = window.pipeline.pipeline.steps[0].params["rect"]
+    assert abs(x - 100) <= 2 and abs(y - 50) <= 2 and abs(w - 200) <= 3 and abs(h - 150) <= 3
+    wait_full(qtbot, window)
+    assert window.result_image().shape[:2] == (h, w)
+
+
+@pytest.mark.parametrize("name", ["Count objects", "Document cleanup", "Edge map"])
+def test_presets_load_and_run(qtbot, window, photo, name):
+    from vision_studio.gui.docks.pipeline import presets
+
+    paths = dict(presets())
+    assert name in paths
+    load(qtbot, window, photo)
+    window.pipeline_dock.load_file(paths[name])
+    assert window.pipeline.pipeline.steps
+    wait_full(qtbot, window)
+    assert window.result_image() is not None
+    if name == "Count objects":
+        assert window.results_dock.table.rowCount() > 0
+        assert "object" in window.results_dock.summary.text()

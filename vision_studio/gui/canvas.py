@@ -25,6 +25,7 @@ MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 class ImageCanvas(QGraphicsView):
     sig_cursor_moved = Signal(object)  # (x, y) in image pixels, or None when outside
     sig_zoom_changed = Signal(float)  # 1.0 == 100 %
+    sig_rect_selected = Signal(object)  # (x, y, w, h) in image pixels, after select_rect()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -47,6 +48,7 @@ class ImageCanvas(QGraphicsView):
         # own edges stay visible in both light and dark appearance.
         self.setBackgroundBrush(QBrush(QColor(128, 128, 128)))
         self.setAcceptDrops(False)  # the main window handles drops for the whole window
+        self._band_start: QPointF | None = None
 
     # ------------------------------------------------------------------ content
     def has_image(self) -> bool:
@@ -134,6 +136,38 @@ class ImageCanvas(QGraphicsView):
         item.setZValue(1)
         self._scene.addItem(item)
         self._overlay_items.append(item)
+
+    # ------------------------------------------------------------------ rectangle selection
+    def select_rect(self) -> None:
+        """Let the user drag a rectangle; emits sig_rect_selected, then panning resumes."""
+        self._band_start = None
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+
+    def selecting(self) -> bool:
+        return self.dragMode() == QGraphicsView.DragMode.RubberBandDrag
+
+    def mousePressEvent(self, event) -> None:
+        if self.selecting():
+            self._band_start = self.mapToScene(event.position().toPoint())
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        super().mouseReleaseEvent(event)
+        if not self.selecting():
+            return
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.viewport().unsetCursor()
+        if self._band_start is None:
+            return
+        a, b = self._band_start, self.mapToScene(event.position().toPoint())
+        rect = self._scene.sceneRect()
+        x1 = int(max(0, min(a.x(), b.x())))
+        y1 = int(max(0, min(a.y(), b.y())))
+        x2 = int(min(rect.width(), max(a.x(), b.x())))
+        y2 = int(min(rect.height(), max(a.y(), b.y())))
+        if x2 > x1 and y2 > y1:
+            self.sig_rect_selected.emit((x1, y1, x2 - x1, y2 - y1))
 
     # ------------------------------------------------------------------ zoom
     def zoom(self) -> float:

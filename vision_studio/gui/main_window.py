@@ -238,6 +238,9 @@ class MainWindow(QMainWindow):
         self.pipeline.sig_failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
         self.pipeline.sig_pipeline_changed.connect(self._on_pipeline_changed)
         self.pipeline_dock.sig_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.pipeline_dock.editor.sig_rect_requested.connect(self._on_rect_requested)
+        self.canvas.sig_rect_selected.connect(self._on_rect_selected)
+        self._rect_param: str | None = None
         self.jobs.sig_busy_changed.connect(self._on_busy)
         app = QApplication.instance()
         app.styleHints().colorSchemeChanged.connect(lambda _: self._apply_appearance())
@@ -330,6 +333,24 @@ class MainWindow(QMainWindow):
             self._show_histogram(image.pixels)
             self.results_dock.set_tables([])
             self.displayed = image.original
+
+    def _on_rect_requested(self, name: str) -> None:
+        if not self.canvas.has_image():
+            self.statusBar().showMessage("Open an image first, then draw the rectangle on it", 6000)
+            return
+        self._rect_param = name
+        self.act_original.setChecked(True)  # draw in original-image coordinates
+        self._refresh_display()
+        self.canvas.select_rect()
+        self.statusBar().showMessage("Drag a rectangle on the image", 10000)
+
+    def _on_rect_selected(self, rect) -> None:
+        if self._rect_param is None:
+            return
+        name, self._rect_param = self._rect_param, None
+        self.act_original.setChecked(False)
+        self.pipeline_dock.editor.set_param_value(name, tuple(rect))
+        self._refresh_display()
 
     def _on_failed(self, path: Path, message: str) -> None:
         if path == self.browser.current_path:

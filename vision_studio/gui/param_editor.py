@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton,
+                               QSpinBox, QWidget)
 
 from vision_studio.gui.widgets import LabeledSlider
 
@@ -16,6 +17,7 @@ class ParamEditor(QWidget):
     """Edits one step's params; emits (name, value) for every user change."""
 
     sig_param_changed = Signal(str, object)
+    sig_rect_requested = Signal(str)  # the user wants to draw this rect parameter on the image
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -109,7 +111,18 @@ class ParamEditor(QWidget):
         for s in spins:
             s.valueChanged.connect(lambda _=0: self._emit(p.name, tuple(x.value() for x in spins)))
         box.spins = spins  # type: ignore[attr-defined]
+        if p.type == "rect":
+            draw = QPushButton("Draw")
+            draw.setToolTip("Drag a rectangle on the image")
+            draw.clicked.connect(lambda: self.sig_rect_requested.emit(p.name))
+            row.addWidget(draw)
         return box
+
+    def set_param_value(self, name: str, value: Any) -> None:
+        """Set a value as if the user had typed it (emits a change)."""
+        p, w = self._widgets[name]
+        _set_value(p, w, value)
+        self._emit(name, value)
 
 
 def _fix_odd(p: Param, v: int) -> int:

@@ -1,8 +1,10 @@
 """The pipeline being edited: undo/redo, and debounced preview then full-resolution runs.
 
 Every edit replaces the immutable `Pipeline` through a QUndoCommand, so undo is
-exact. After an edit: a preview on a downscaled proxy (debounced, latest
-request wins), then, once the user pauses, the full-resolution result. The
+exact. After an edit: a preview on a downscaled proxy, throttled rather than
+debounced (the first change starts at once; changes made while a preview runs
+collapse into one more run with the latest values), then, once the user
+pauses, the full-resolution result. The
 original image is never modified.
 """
 from __future__ import annotations
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
     from vision_studio.core.pipeline import PipelineOutput
 
 PROXY_MAX_SIDE = 1280  # preview proxies: at most this many pixels on the long side
-PREVIEW_DEBOUNCE_MS = 40
 FULL_DELAY_MS = 400
 
 
@@ -90,8 +91,8 @@ class PipelineController(QObject):
         self.source: np.ndarray | None = None
         self._proxy: tuple[np.ndarray, float] | None = None
         self.last: Rendered | None = None
-        self._preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_DEBOUNCE_MS)
-        self._preview_timer.timeout.connect(self._run_preview)
+        self._preview_busy = False  # a preview job is running
+        self._preview_pending = False  # an edit arrived meanwhile: run again when it ends
         self._full_timer = QTimer(self, singleShot=True, interval=FULL_DELAY_MS)
         self._full_timer.timeout.connect(self.run_full)
         self._merge_ids: dict[tuple, int] = {}
@@ -129,7 +130,7 @@ class PipelineController(QObject):
         self.source = pixels
         self._proxy = None
         self.last = None
-        self.jobs.cancel("preview")
+        self._preview_pending = False
         self.jobs.cancel("full")
         if pixels is not None and self.active():
             self.run_full()  # a new image: compute its result straight away
@@ -143,7 +144,7 @@ class PipelineController(QObject):
         self._full_timer.stop()
         if self.source is None:
             return
-        self._preview_timer.start()
+        self._run_preview()
         self._full_timer.start()
 
     def _run_preview(self) -> None:
@@ -154,18 +155,32 @@ class PipelineController(QObject):
         proxy, scale = self._proxy
         if scale >= 1.0:
             return  # small image: the full run is as fast as a preview
-        self.jobs.start(compute, self.pipeline, proxy, scale, False, self.generation, name="Preview", key="preview",
-                        on_result=self._on_rendered, on_error=self._on_error)
+        if self._preview_busy:
+            self._preview_pending = True
+            return
+        self._preview_busy = True
+        self.jobs.start(compute, self.pipeline, proxy, scale, False, self.generation, name="Preview",
+                        on_result=self._on_rendered, on_error=self._on_error,
+                        on_finished=self._on_preview_finished)
+
+    def _on_preview_finished(self) -> None:
+        self._preview_busy = False
+        if self._preview_pending:
+            self._preview_pending = False
+            self._run_preview()
 
     def run_full(self) -> None:
         self._full_timer.stop()
         if self.source is None:
             return
-        self.jobs.cancel("preview")
+        self._preview_pending = False
         self.jobs.start(compute, self.pipeline, self.source, 1.0, True, self.generation, name="Pipeline", key="full",
                         on_result=self._on_rendered, on_error=self._on_error)
 
     def _on_rendered(self, rendered: Rendered) -> None:
+        last = self.last
+        if not rendered.full and last is not None and last.full and rendered.generation <= last.generation:
+            return  # a late preview must not replace a newer full-resolution result
         self.last = rendered
         self.sig_rendered.emit(rendered)
 
