@@ -7,7 +7,15 @@ from __future__ import annotations
 from vision_studio.core.ops.spec import REGISTRY, OpResult, OpSpec, Param, ParamError
 
 # Each module registers its operations on import (order = order in menus).
+from vision_studio.core.ops import enhance  # noqa: E402,F401
 from vision_studio.core.ops import smooth  # noqa: E402,F401
+from vision_studio.core.ops import threshold  # noqa: E402,F401
+from vision_studio.core.ops import edges  # noqa: E402,F401
+from vision_studio.core.ops import morphology  # noqa: E402,F401
+from vision_studio.core.ops import color  # noqa: E402,F401
+from vision_studio.core.ops import geometry  # noqa: E402,F401
+from vision_studio.core.ops import segment  # noqa: E402,F401
+from vision_studio.core.ops import features  # noqa: E402,F401
 
 CATEGORIES = ("Enhance", "Smooth", "Threshold", "Edges", "Morphology", "Color", "Geometry",
               "Segment", "Features")
