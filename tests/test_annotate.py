@@ -46,3 +46,10 @@ def test_known_and_unknown_faces_get_different_colours():
 def test_render_rejects_non_rgb_uint8():
     with pytest.raises(ValueError, match="RGB uint8"):
         render(np.zeros((4, 4), np.uint8), [])
+
+
+def test_measured_regions_are_labelled_by_id_and_keypoints_by_count():
+    region = Detection(kind="region", label="object", box=(1, 1, 5, 5), attributes={"id": 7})
+    orb = Detection(kind="keypoint", label="ORB", keypoints=[[1, 1, 0.5], [2, 2, 0.4]])
+    assert label_text(region) == "#7"
+    assert label_text(orb) == "ORB: 2 keypoints"

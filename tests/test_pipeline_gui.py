@@ -216,3 +216,13 @@ def test_presets_load_and_run(qtbot, window, photo, name):
     if name == "Count objects":
         assert window.results_dock.table.rowCount() > 0
         assert "object" in window.results_dock.summary.text()
+
+
+def test_orb_keypoints_are_drawn_and_counted(qtbot, window, photo):
+    load(qtbot, window, photo)
+    window.pipeline_dock.add_op("orb_keypoints")
+    wait_full(qtbot, window)
+    (det,) = window.pipeline.last.output.detections
+    assert det.kind == "keypoint" and len(det.keypoints) > 50
+    assert f"ORB: {len(det.keypoints)} keypoints" in window.statusBar().currentMessage()
+    assert window.canvas._overlay_items, "keypoints drawn on the canvas"

@@ -65,6 +65,10 @@ def color_for(det: Detection, style: Style = Style()) -> tuple[int, int, int]:
 
 
 def label_text(det: Detection, style: Style = Style()) -> str:
+    if det.kind == "region" and "id" in det.attributes:
+        return f"#{det.attributes['id']}" if style.show_label else ""  # measured objects: just the id
+    if det.kind == "keypoint" and det.keypoints is not None:
+        return f"{det.label}: {len(det.keypoints)} keypoints" if style.show_label else ""
     parts = []
     if style.show_track_id and det.track_id is not None:
         parts.append(f"#{det.track_id}")

@@ -53,6 +53,18 @@ def export_annotated(path: Path, pipeline: Pipeline, pixels: np.ndarray) -> Path
     return save_image(path, annotated)
 
 
+def summarize(detections) -> str:
+    """'12 objects measured, ORB: 500 keypoints' for the status bar."""
+    parts = []
+    regions = sum(1 for d in detections if d.kind == "region")
+    if regions:
+        parts.append(f"{regions} object{'s' if regions != 1 else ''} measured")
+    for d in detections:
+        if d.kind == "keypoint" and d.keypoints is not None:
+            parts.append(f"{d.label}: {len(d.keypoints)} keypoints")
+    return ", ".join(parts)
+
+
 class MainWindow(QMainWindow):
     sig_idle = Signal()  # no job running any more (used by --screenshot)
 
@@ -327,7 +339,10 @@ class MainWindow(QMainWindow):
             self.results_dock.set_tables(out.tables)
             self.displayed = out.image if last.full else None
             if last.full:
-                self.statusBar().showMessage(f"Pipeline: {len(self.pipeline.pipeline.steps)} steps applied", 5000)
+                found = summarize(out.detections)
+                self.statusBar().showMessage(
+                    f"Pipeline: {len(self.pipeline.pipeline.steps)} steps applied" + (f" — {found}" if found else ""),
+                    10000)
         else:
             self.canvas.set_pixmap(rgb_to_pixmap(image.pixels), keep_view=True)
             self._show_histogram(image.pixels)
