@@ -336,7 +336,10 @@ class MainWindow(QMainWindow):
             self.canvas.set_pixmap(rgb_to_pixmap(to_rgb(out.image)), keep_view=True, scale=out.scale)
             self.canvas.set_results(list(out.detections))
             self.histogram_dock.view.set_histogram(last.hist)
+            had_tables = self.results_dock.table.rowCount() > 0
             self.results_dock.set_tables(out.tables)
+            if out.tables and not had_tables and last.full:
+                self.results_dock.raise_()  # new measurements: bring the table forward
             self.displayed = out.image if last.full else None
             if last.full:
                 found = summarize(out.detections)
