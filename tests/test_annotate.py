@@ -53,3 +53,12 @@ def test_measured_regions_are_labelled_by_id_and_keypoints_by_count():
     orb = Detection(kind="keypoint", label="ORB", keypoints=[[1, 1, 0.5], [2, 2, 0.4]])
     assert label_text(region) == "#7"
     assert label_text(orb) == "ORB: 2 keypoints"
+
+
+def test_feature_keypoints_are_all_drawn_whatever_their_response():
+    kp = Detection(kind="keypoint", label="ORB", keypoints=[[40, 40, 0.001], [100, 80, 0.02]])
+    out = render(_gray(), [kp], Style(show_label=False))
+    for x, y in ((40, 40), (100, 80)):
+        assert (out[y - 6:y + 7, x - 6:x + 7] != 100).any()
+    empty = Detection(kind="keypoint", label="ORB", keypoints=np.zeros((0, 3), np.float32))
+    render(_gray(), [empty])  # no crash on zero keypoints

@@ -104,8 +104,9 @@ def render(image: np.ndarray, results: Iterable[Detection], style: Style = Style
         if det.box is not None:
             x1, y1, x2, y2 = (int(round(v)) for v in det.box)
             cv2.rectangle(out, (x1, y1), (x2, y2), color, lw, cv2.LINE_AA)
-        if det.keypoints is not None:
-            _draw_keypoints(out, det.keypoints, color, style.keypoint_radius or max(2, lw + 1), lw)
+        if det.keypoints is not None and len(det.keypoints):
+            radius = style.keypoint_radius or max(2, lw + 1)
+            _draw_keypoints(out, det.keypoints, color, radius, lw, pose=det.kind in ("pose", "object"))
         if det.landmarks:
             r = max(1, lw)
             for pts in det.landmarks.values():
@@ -120,9 +121,16 @@ def render(image: np.ndarray, results: Iterable[Detection], style: Style = Style
     return out
 
 
-def _draw_keypoints(out: np.ndarray, kp: np.ndarray, color, radius: int, lw: int) -> None:
+def _draw_keypoints(out: np.ndarray, kp: np.ndarray, color, radius: int, lw: int, pose: bool) -> None:
+    """Pose keypoints: the third column is a visibility confidence (drawn at >= 0.5) and 17
+    points get the COCO skeleton. Feature keypoints (ORB/SIFT): the third column is a
+    detector response, so every point is drawn, as an outline."""
     import cv2
 
+    if not pose:
+        for p in kp:
+            cv2.circle(out, (int(p[0]), int(p[1])), radius, color, max(1, lw // 2), cv2.LINE_AA)
+        return
     visible = [(len(kp[0]) < 3 or p[2] >= 0.5) for p in kp]
     if len(kp) == 17:
         for a, b in SKELETON:
