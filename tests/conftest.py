@@ -57,6 +57,29 @@ def _no_dangling_threads(request):
         pytest.fail(f"test left {len(running)} QThread(s) running", pytrace=False)
 
 
+@pytest.fixture
+def settings(tmp_path):
+    """Settings in a file of this test's own (nothing shared between tests)."""
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    """The real main window, shown (offscreen), closed after the test."""
+    from vision_studio.gui.application import make_app
+    from vision_studio.gui.main_window import MainWindow
+
+    make_app()
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
 @pytest.fixture(scope="session")
 def sample_images() -> dict[str, Path]:
     """name -> path of real photos: shared test data, else ultralytics' shipped copies."""

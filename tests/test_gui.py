@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QPalette, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
@@ -20,21 +20,6 @@ from vision_studio.gui.workers import JobRunner
 @pytest.fixture
 def qapp():
     return make_app()
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def window(qapp, qtbot, settings):
-    w = MainWindow(settings)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
 
 
 @pytest.fixture

@@ -8,22 +8,9 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 from vision_studio.core.pipeline import Pipeline, make_step, run_pipeline
-from vision_studio.gui.application import make_app
-from vision_studio.gui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    make_app()
-    w = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
 
 
 @pytest.fixture
