@@ -213,3 +213,18 @@ def test_orb_keypoints_are_drawn_and_counted(qtbot, window, photo):
     assert det.kind == "keypoint" and len(det.keypoints) > 50
     assert f"ORB: {len(det.keypoints)} keypoints" in window.statusBar().currentMessage()
     assert window.canvas._overlay_items, "keypoints drawn on the canvas"
+
+
+def test_reorder_by_drag_and_drop_in_the_list(qtbot, window, photo):
+    from PySide6.QtCore import QModelIndex
+
+    dock = window.pipeline_dock
+    for op in ("grayscale", "median_blur", "invert"):
+        dock.add_op(op)
+    # What an internal drag-and-drop does to the list's model: move row 0 below row 2.
+    assert dock.steps.model().moveRow(QModelIndex(), 0, QModelIndex(), 3)
+    qtbot.waitUntil(lambda: window.pipeline.pipeline.steps[0].op == "median_blur")
+    assert [s.op for s in window.pipeline.pipeline.steps] == ["median_blur", "invert", "grayscale"]
+    assert [dock.steps.item(i).text() for i in range(3)] == ["1. Median blur", "2. Invert", "3. Grayscale"]
+    window.act_undo.trigger()
+    assert [s.op for s in window.pipeline.pipeline.steps] == ["grayscale", "median_blur", "invert"]

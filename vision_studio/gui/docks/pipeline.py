@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -270,5 +270,10 @@ class PipelineDock(QDockWidget):
         if self._refreshing:
             return
         dst = dest_row - 1 if dest_row > start else dest_row
+        # Later, not inside the model's signal: the view is still finishing its drop, and
+        # the edit rebuilds the list.
+        QTimer.singleShot(0, lambda: self._apply_move(start, dst))
+
+    def _apply_move(self, src: int, dst: int) -> None:
         self.controller.end_merge()
-        self.controller.edit(self.pipeline.moved(start, dst), "Move step")
+        self.controller.edit(self.pipeline.moved(src, dst), "Move step")
