@@ -201,8 +201,8 @@ def test_presets_load_and_run(qtbot, window, photo, name):
     wait_full(qtbot, window)
     assert window.result_image() is not None
     if name == "Count objects":
-        assert window.results_dock.table.rowCount() > 0
-        assert "object" in window.results_dock.summary.text()
+        assert window.results_dock.row_count() > 0
+        assert "found" in window.results_dock.summary.text()
 
 
 def test_orb_keypoints_are_drawn_and_counted(qtbot, window, photo):
@@ -228,3 +228,39 @@ def test_reorder_by_drag_and_drop_in_the_list(qtbot, window, photo):
     assert [dock.steps.item(i).text() for i in range(3)] == ["1. Median blur", "2. Invert", "3. Grayscale"]
     window.act_undo.trigger()
     assert [s.op for s in window.pipeline.pipeline.steps] == ["grayscale", "median_blur", "invert"]
+
+
+def test_results_table_and_canvas_select_each_other(qtbot, window, tmp_path):
+    blobs = np.zeros((200, 300, 3), np.uint8)
+    blobs[20:40, 20:40] = 255     # 400 px
+    blobs[100:160, 50:150] = 255  # 6000 px
+    blobs[150:180, 200:290] = 255  # 2700 px
+    path = tmp_path / "blobs.png"
+    Image.fromarray(blobs).save(path)
+    load(qtbot, window, path)
+    window.pipeline_dock.add_op("analyze_particles")
+    wait_full(qtbot, window)
+    dock = window.results_dock
+    assert dock.row_count() == 3 and dock.summary.text().startswith("3 found")
+    dock.table.sortByColumn(8, Qt.SortOrder.DescendingOrder)  # by area
+    areas = [dock.proxy.index(r, 8).data() for r in range(3)]
+    assert areas == sorted(areas, reverse=True) and areas[0] == 6000
+    csv_lines = dock.csv_text().strip().splitlines()
+    assert csv_lines[0].startswith("#,kind,label,confidence,x1,y1,x2,y2,area")
+    assert len(csv_lines) == 4
+
+    dock.table.selectRow(0)  # the biggest blob
+    biggest = int(dock.proxy.index(0, 0).data())
+    assert window.canvas.highlighted() == biggest
+
+    window.act_actual.trigger()
+    canvas = window.canvas
+    canvas.centerOn(40, 40)
+    point = canvas.mapFromScene(30, 30)  # inside the small blob's box
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    selected = dock.table.selectionModel().selectedRows()
+    assert selected and int(dock.proxy.index(selected[0].row(), 0).data()) != biggest
+    assert window.canvas.highlighted() == int(dock.proxy.index(selected[0].row(), 0).data())
+
+    dock.filter.setText("zzz")
+    assert dock.row_count() == 0

@@ -26,6 +26,7 @@ class ImageCanvas(QGraphicsView):
     sig_cursor_moved = Signal(object)  # (x, y) in image pixels, or None when outside
     sig_zoom_changed = Signal(float)  # 1.0 == 100 %
     sig_rect_selected = Signal(object)  # (x, y, w, h) in image pixels, after select_rect()
+    sig_overlay_clicked = Signal(int)  # index of the detection whose box was clicked
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -49,6 +50,9 @@ class ImageCanvas(QGraphicsView):
         self.setBackgroundBrush(QBrush(QColor(128, 128, 128)))
         self.setAcceptDrops(False)  # the main window handles drops for the whole window
         self._band_start: QPointF | None = None
+        self._boxes: dict[int, QGraphicsRectItem] = {}  # detection index -> its box item
+        self._highlighted = -1
+        self._press_pos: QPoint | None = None
 
     # ------------------------------------------------------------------ content
     def has_image(self) -> bool:
@@ -81,6 +85,8 @@ class ImageCanvas(QGraphicsView):
         for item in self._overlay_items:
             self._scene.removeItem(item)
         self._overlay_items.clear()
+        self._boxes.clear()
+        self._highlighted = -1
 
     def set_results(self, detections: list[Detection], style: Style | None = None) -> None:
         """Overlays as Qt items from the same results and style the exporter draws."""
@@ -90,7 +96,7 @@ class ImageCanvas(QGraphicsView):
         self.clear_overlays()
         rect = self._scene.sceneRect()
         lw = style.width_for(int(rect.height()), int(rect.width()))
-        for det in detections:
+        for index, det in enumerate(detections):
             if det.keypoints is not None and len(det.keypoints):
                 self._add_points(det, style, lw)
             if det.box is None:
@@ -102,8 +108,10 @@ class ImageCanvas(QGraphicsView):
             pen.setCosmetic(False)
             box.setPen(pen)
             box.setZValue(1)
+            box.setData(0, index)
             self._scene.addItem(box)
             self._overlay_items.append(box)
+            self._boxes[index] = box
             text = label_text(det, style)
             if text:
                 label = QGraphicsSimpleTextItem(text)
@@ -137,6 +145,31 @@ class ImageCanvas(QGraphicsView):
         self._scene.addItem(item)
         self._overlay_items.append(item)
 
+    def highlight(self, index: int) -> None:
+        """Emphasize one detection's box (-1: none), e.g. the row selected in Results."""
+        for i, box in self._boxes.items():
+            pen = box.pen()
+            if i == self._highlighted and i != index:
+                pen.setWidthF(pen.widthF() / 2.5)
+                pen.setStyle(Qt.PenStyle.SolidLine)
+            if i == index and i != self._highlighted:
+                pen.setWidthF(pen.widthF() * 2.5)
+                pen.setStyle(Qt.PenStyle.DashLine)
+            box.setPen(pen)
+        self._highlighted = index
+        if index in self._boxes:
+            self.ensureVisible(self._boxes[index], 40, 40)
+
+    def highlighted(self) -> int:
+        return self._highlighted
+
+    def _box_at(self, view_pos: QPoint) -> int:
+        """Smallest box under the cursor (nested boxes: the inner one wins)."""
+        p = self.mapToScene(view_pos)
+        hits = [(box.rect().width() * box.rect().height(), i) for i, box in self._boxes.items()
+                if box.rect().contains(p)]
+        return min(hits)[1] if hits else -1
+
     # ------------------------------------------------------------------ rectangle selection
     def select_rect(self) -> None:
         """Let the user drag a rectangle; emits sig_rect_selected, then panning resumes."""
@@ -148,13 +181,20 @@ class ImageCanvas(QGraphicsView):
         return self.dragMode() == QGraphicsView.DragMode.RubberBandDrag
 
     def mousePressEvent(self, event) -> None:
+        self._press_pos = event.position().toPoint()
         if self.selecting():
             self._band_start = self.mapToScene(event.position().toPoint())
         super().mousePressEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:
         super().mouseReleaseEvent(event)
+        pos = event.position().toPoint()
+        clicked = self._press_pos is not None and (pos - self._press_pos).manhattanLength() < 4
         if not self.selecting():
+            if clicked and self._boxes:  # a click, not a pan: select the box under the cursor
+                index = self._box_at(pos)
+                if index >= 0:
+                    self.sig_overlay_clicked.emit(index)
             return
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.viewport().unsetCursor()

@@ -252,6 +252,8 @@ class MainWindow(QMainWindow):
         self.pipeline_dock.sig_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.pipeline_dock.editor.sig_rect_requested.connect(self._on_rect_requested)
         self.canvas.sig_rect_selected.connect(self._on_rect_selected)
+        self.canvas.sig_overlay_clicked.connect(self.results_dock.select_detection)
+        self.results_dock.sig_detection_selected.connect(self.canvas.highlight)
         self._rect_param: str | None = None
         self.jobs.sig_busy_changed.connect(self._on_busy)
         app = QApplication.instance()
@@ -336,9 +338,9 @@ class MainWindow(QMainWindow):
             self.canvas.set_pixmap(rgb_to_pixmap(to_rgb(out.image)), keep_view=True, scale=out.scale)
             self.canvas.set_results(list(out.detections))
             self.histogram_dock.view.set_histogram(last.hist)
-            had_tables = self.results_dock.table.rowCount() > 0
-            self.results_dock.set_tables(out.tables)
-            if out.tables and not had_tables and last.full:
+            had_results = self.results_dock.row_count() > 0
+            self.results_dock.set_results(out.detections, out.tables)
+            if self.results_dock.row_count() and not had_results and last.full:
                 self.results_dock.raise_()  # new measurements: bring the table forward
             self.displayed = out.image if last.full else None
             if last.full:
