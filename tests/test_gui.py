@@ -235,3 +235,18 @@ def test_generator_jobs_report_progress_and_can_be_cancelled(qtbot, qapp):
     assert jobs.shutdown(5000)
     qtbot.waitUntil(lambda: not jobs.busy, timeout=5000)
     assert len(seen) < 10_000 and results == ["done"]
+
+
+def test_preferences_pixel_cap_refuses_big_images(qtbot, window, tmp_path):
+    from vision_studio.gui.preferences import PreferencesDialog
+
+    big = tmp_path / "big.png"
+    Image.new("L", (3000, 1000)).save(big)  # 3 MP
+    dialog = PreferencesDialog(window.settings, window)
+    dialog.megapixels.setValue(2)
+    dialog.apply()
+    window._apply_preferences()
+    with qtbot.waitSignal(window.browser.sig_failed, timeout=10000) as blocker:
+        window.open_paths([big])
+    assert "limit" in blocker.args[1] and "\n" not in blocker.args[1]
+    qtbot.waitUntil(lambda: not window.jobs.busy)

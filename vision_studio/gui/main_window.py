@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(QKeySequence.StandardKey.Redo)])
         self.addActions([self.act_undo, self.act_redo])
         self.act_about = self._action("&About Vision Studio", self.show_about)
+        self.act_prefs = self._action("&Preferences…", self.show_preferences, QKeySequence.StandardKey.Preferences)
         for action, short in ((self.act_zoom_in, "Zoom In"), (self.act_zoom_out, "Zoom Out"),
                               (self.act_fit, "Fit"), (self.act_actual, "100%")):
             action.setIconText(short)
@@ -193,6 +194,8 @@ class MainWindow(QMainWindow):
 
         edit = mb.addMenu("&Edit")
         edit.addActions([self.act_undo, self.act_redo])
+        edit.addSeparator()
+        edit.addAction(self.act_prefs)
 
         view = mb.addMenu("&View")
         view.addActions([self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual])
@@ -480,7 +483,7 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state, STATE_VERSION)
         self._rebuild_recent_menu()
-        self._apply_appearance()
+        self._apply_preferences()
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -488,6 +491,20 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     # ------------------------------------------------------------------ window events
+    def show_preferences(self) -> None:
+        from vision_studio.gui.preferences import PreferencesDialog
+
+        dialog = PreferencesDialog(self.settings, self)
+        if dialog.exec():
+            dialog.apply()
+            self._apply_preferences()
+
+    def _apply_preferences(self) -> None:
+        from vision_studio.gui.preferences import max_pixels
+
+        self.browser.max_pixels = max_pixels(self.settings)
+        self._apply_appearance()
+
     def show_about(self) -> None:
         from vision_studio.gui.about import show_about
 
