@@ -42,7 +42,10 @@ class LogDock(QDockWidget):
         self.setWidget(self._text)
         self.handler = QtLogHandler()
         self.handler.bridge.sig_record.connect(self._text.appendPlainText)
-        logging.getLogger("vision_studio").addHandler(self.handler)
+        logger = logging.getLogger("vision_studio")
+        logger.addHandler(self.handler)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)  # the panel shows INFO even when the console does not
 
     def text(self) -> str:
         return self._text.toPlainText()
