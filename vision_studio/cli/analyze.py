@@ -1,4 +1,4 @@
-"""`vision-studio analyze`: run the pipeline over images and folders, headless.
+"""`vision-studio analyze`: filters, faces and objects over images and folders, headless.
 
 Exit status: 0 when every input succeeded, 1 when some failed (each named on
 stderr as `PATH: error: REASON`), 2 on usage errors (including an invalid
@@ -13,7 +13,8 @@ from pathlib import Path
 from vision_studio.core import results as results_io
 from vision_studio.core.export import FORMATS, ExportError, atomic_write, save_image
 from vision_studio.core.image_io import ImageReadError, list_images, read_image
-from vision_studio.core.pipeline import PipelineError, annotated_result, load
+from vision_studio.core.analysis import AnalysisPlan, FaceStage, analyze_image
+from vision_studio.core.pipeline import Pipeline, PipelineError, load
 from vision_studio.core.results import ImageResults
 
 
@@ -27,6 +28,17 @@ def register(sub):
     p.add_argument("--recursive", action="store_true", help="include sub-folders (mirrored in OUTDIR)")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG/WebP quality (default 95)")
+    p.add_argument("--detect-on", choices=("filtered", "original"), default="filtered",
+                   help="what faces/objects see: the pipeline's result (default) or the original")
+    f = p.add_argument_group("faces")
+    f.add_argument("--faces", action="store_true", help="detect and name faces")
+    f.add_argument("--gallery", metavar="DB", help="known-faces gallery (default: the app's own)")
+    f.add_argument("--detector", choices=("auto", "hog", "cnn", "yunet"), default="auto",
+                   help="face detector (auto: HOG on a CPU; CNN is ~27 s per 720p frame on a CPU)")
+    f.add_argument("--yunet-model", metavar="ONNX", help="YuNet model file (for --detector yunet)")
+    f.add_argument("--tolerance", type=float, default=0.6, help="face-match distance tolerance (default 0.6)")
+    f.add_argument("--anonymize", choices=("blur", "pixelate"), help="hide faces in the written images")
+    f.add_argument("--unknown-only", action="store_true", help="with --anonymize: only faces not in the gallery")
     p.set_defaults(func=cmd_analyze)
     return p
 
@@ -65,16 +77,45 @@ def output_suffix(source: Path, requested: str | None) -> str:
     return suffix if suffix in FORMATS else ".png"
 
 
+def face_stage(args) -> FaceStage:
+    """Build the face analyzer once; ValueError/GalleryError with a one-line reason."""
+    from vision_studio.core.faces.analyze import matcher_for
+    from vision_studio.core.faces.detection import FaceOptions
+    from vision_studio.core.faces.gallery import Gallery, default_gallery_path
+
+    options = FaceOptions(detector=args.detector, yunet_model=args.yunet_model,
+                          tolerance=args.tolerance, landmarks="68")
+    if args.detector == "yunet" and not args.yunet_model:
+        raise ValueError("--detector yunet needs --yunet-model PATH (OpenCV Zoo's face_detection_yunet .onnx)")
+    gallery_path = Path(args.gallery) if args.gallery else default_gallery_path()
+    matcher = None
+    if args.gallery or gallery_path.exists():
+        with Gallery(gallery_path, create=False) as gallery:
+            matcher = matcher_for(gallery, options) if gallery.people() else None
+    return FaceStage(options=options, matcher=matcher, anonymize=args.anonymize,
+                     unknown_only=args.unknown_only)
+
+
 def cmd_analyze(args) -> int:
-    if not args.pipeline:
-        return usage_error("nothing to do: give --pipeline FILE")
+    if not (args.pipeline or args.faces):
+        return usage_error("nothing to do: give --pipeline FILE and/or --faces")
+    if args.unknown_only and not args.anonymize:
+        return usage_error("--unknown-only needs --anonymize blur|pixelate")
     if args.format and "." + args.format.lower().lstrip(".") not in FORMATS:
         return usage_error(f"--format {args.format}: use one of "
                            f"{', '.join(sorted({s.lstrip('.') for s in FORMATS}))}")
     try:
-        pipeline = load(args.pipeline)  # validated before anything is written
+        pipeline = load(args.pipeline) if args.pipeline else Pipeline()  # validated before writing
     except PipelineError as exc:
         return usage_error(str(exc))
+    plan = AnalysisPlan(pipeline=pipeline, detect_on=args.detect_on)
+    if args.faces:
+        from vision_studio.core.faces.gallery import GalleryError
+
+        try:
+            plan.faces = face_stage(args)
+        except (ValueError, GalleryError) as exc:
+            return usage_error(str(exc))
     outdir = Path(args.output)
     if outdir.exists() and not outdir.is_dir():
         return usage_error(f"{outdir}: exists and is not a folder")
@@ -103,7 +144,7 @@ def cmd_analyze(args) -> int:
             continue
         try:
             image = read_image(job.source)
-            annotated, out = annotated_result(pipeline, image.pixels)
+            annotated, detections = analyze_image(plan, image.pixels)
             target.parent.mkdir(parents=True, exist_ok=True)
             save_image(target, annotated, quality=args.quality)
         except (ImageReadError, ExportError) as exc:
@@ -118,7 +159,13 @@ def cmd_analyze(args) -> int:
             print(f"{target}: error: {exc.strerror or exc}", file=sys.stderr)
             failed += 1
             continue
-        entries.append(ImageResults(str(job.source), image.width, image.height, out.detections))
+        except Exception as exc:  # an analyzer failed on this image: name it, go on with the rest
+            if getattr(args, "debug", False):
+                raise
+            print(f"{job.source}: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        entries.append(ImageResults(str(job.source), image.width, image.height, detections))
         written += 1
 
     try:

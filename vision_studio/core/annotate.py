@@ -44,6 +44,7 @@ class Style:
     show_label: bool = True
     show_confidence: bool = True
     show_track_id: bool = True
+    show_landmarks: bool = True
     mask_opacity: float = 0.4
     keypoint_radius: int | None = None
     class_colors: tuple[tuple[str, tuple[int, int, int]], ...] = ()  # overrides per label
@@ -74,8 +75,9 @@ def label_text(det: Detection, style: Style = Style()) -> str:
         parts.append(f"#{det.track_id}")
     if style.show_label:
         parts.append(det.display_label)
-    if style.show_confidence and det.confidence is not None:
-        parts.append(f"{det.confidence:.2f}")
+    unknown_face = det.kind == "face" and det.display_label.lower().startswith("unknown")
+    if style.show_confidence and det.confidence is not None and not unknown_face:
+        parts.append(f"{det.confidence:.2f}")  # an "Unknown" has no confidence worth showing
     if det.kind == "face" and det.distance is not None and style.show_confidence:
         parts.append(f"d={det.distance:.2f}")
     return " ".join(parts)
@@ -107,7 +109,7 @@ def render(image: np.ndarray, results: Iterable[Detection], style: Style = Style
         if det.keypoints is not None and len(det.keypoints):
             radius = style.keypoint_radius or max(2, lw + 1)
             _draw_keypoints(out, det.keypoints, color, radius, lw, pose=det.kind in ("pose", "object"))
-        if det.landmarks:
+        if det.landmarks and style.show_landmarks:
             r = max(1, lw)
             for pts in det.landmarks.values():
                 for x, y in pts:

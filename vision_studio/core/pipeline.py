@@ -242,13 +242,3 @@ def run_pipeline(pipeline: Pipeline, image: np.ndarray, scale: float = 1.0,
             tables.append((spec.title, tuple(result.table)))
     return PipelineOutput(image=current, detections=tuple(detections), tables=tuple(tables), scale=scale)
 
-
-def annotated_result(pipeline: Pipeline, pixels: np.ndarray) -> tuple[np.ndarray, PipelineOutput]:
-    """The full-resolution result with its detections drawn: what both the GUI's
-    "Export Annotated Image" and `vision-studio analyze` write."""
-    from vision_studio.core.annotate import render
-    from vision_studio.core.ops.spec import to_rgb
-
-    out = run_pipeline(pipeline, pixels)
-    image = render(to_rgb(out.image), out.detections) if out.detections else out.image
-    return image, out

@@ -46,10 +46,10 @@ MAX_RECENT = 10
 
 def export_annotated(path: Path, pipeline: Pipeline, pixels: np.ndarray) -> Path:
     """Worker job: the full-resolution annotated result, written atomically."""
+    from vision_studio.core.analysis import AnalysisPlan, analyze_image
     from vision_studio.core.export import save_image
-    from vision_studio.core.pipeline import annotated_result
 
-    annotated, _ = annotated_result(pipeline, pixels)
+    annotated, _ = analyze_image(AnalysisPlan(pipeline), pixels)
     return save_image(path, annotated)
 
 

@@ -1,0 +1,93 @@
+"""Filters, then analyzers (faces, objects), then the annotated image: one image, one call.
+
+`vision-studio analyze` runs `analyze_image` per input; the analyzers are built once
+per run (`FaceStage`, `ObjectStage`) because loading a gallery or a model is the
+expensive part. Detections are in ORIGINAL image pixels. Analyzers see the filtered
+image by default, or the original (`detect_on="original"`); the annotated image is
+the filtered one unless its size changed (a geometry step) and detection ran on the
+original, in which case boxes are drawn on the original.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from vision_studio.core.pipeline import Pipeline, run_pipeline
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from vision_studio.core.results import Detection
+
+
+@dataclass
+class FaceStage:
+    """Face detection, naming against a gallery, and optional anonymizing."""
+
+    options: Any = None  # vision_studio.core.faces.FaceOptions
+    matcher: Any = None  # a Matcher built once from the gallery, or None: detection only
+    anonymize: str | None = None  # "blur" | "pixelate"
+    unknown_only: bool = False
+
+    def run(self, pixels: np.ndarray) -> list[Detection]:
+        from dataclasses import replace
+
+        from vision_studio.core.faces.analyze import analyze_faces
+
+        faces = analyze_faces(pixels, self.options, self.matcher)
+        if self.matcher is None:  # no gallery: every face is, by definition, unknown
+            faces = [replace(f, identity="Unknown") for f in faces]
+        return faces
+
+
+@dataclass
+class ObjectStage:
+    """An object model (one instance, used from one thread) and its settings."""
+
+    detector: Any  # vision_studio.core.detection.ObjectDetector
+
+    def run(self, pixels: np.ndarray) -> list[Detection]:
+        return self.detector.predict(pixels)
+
+
+@dataclass
+class AnalysisPlan:
+    pipeline: Pipeline = field(default_factory=Pipeline)
+    faces: FaceStage | None = None
+    objects: ObjectStage | None = None
+    detect_on: str = "filtered"  # or "original"
+
+    @property
+    def has_analyzers(self) -> bool:
+        return self.faces is not None or self.objects is not None
+
+
+def analyze_image(plan: AnalysisPlan, pixels: np.ndarray,
+                  should_stop: Callable[[], bool] | None = None) -> tuple[np.ndarray, list[Detection]]:
+    """(annotated image, all detections) for one RGB uint8 image."""
+    from vision_studio.core.annotate import Style, render
+    from vision_studio.core.ops.spec import to_rgb
+
+    out = run_pipeline(plan.pipeline, pixels, should_stop=should_stop)
+    filtered = to_rgb(out.image)
+    detections = list(out.detections)
+    if not plan.has_analyzers:
+        image = render(filtered, detections) if detections else out.image
+        return image, detections
+    seen = pixels if plan.detect_on == "original" else filtered
+    canvas = filtered if filtered.shape[:2] == seen.shape[:2] else to_rgb(pixels)
+    found: list[Detection] = []
+    if plan.objects is not None:
+        found += plan.objects.run(seen)
+    faces: list[Detection] = []
+    if plan.faces is not None:
+        faces = plan.faces.run(seen)
+        found += faces
+        if plan.faces.anonymize:
+            from vision_studio.core.faces.anonymize import anonymize
+
+            canvas = anonymize(canvas, faces, mode=plan.faces.anonymize, unknown_only=plan.faces.unknown_only)
+    detections += found
+    # Landmarks drawn over an anonymized face would give its shape away again.
+    style = Style(show_landmarks=not (plan.faces and plan.faces.anonymize))
+    return render(canvas, detections, style), detections
