@@ -13,7 +13,7 @@ from pathlib import Path
 from vision_studio.core import results as results_io
 from vision_studio.core.export import FORMATS, ExportError, atomic_write, save_image
 from vision_studio.core.image_io import ImageReadError, list_images, read_image
-from vision_studio.core.analysis import AnalysisPlan, FaceStage, analyze_image
+from vision_studio.core.analysis import AnalysisPlan, FaceStage, ObjectStage, analyze_image
 from vision_studio.core.pipeline import Pipeline, PipelineError, load
 from vision_studio.core.results import ImageResults
 
@@ -39,6 +39,15 @@ def register(sub):
     f.add_argument("--tolerance", type=float, default=0.6, help="face-match distance tolerance (default 0.6)")
     f.add_argument("--anonymize", choices=("blur", "pixelate"), help="hide faces in the written images")
     f.add_argument("--unknown-only", action="store_true", help="with --anonymize: only faces not in the gallery")
+    o = p.add_argument_group("objects")
+    o.add_argument("--objects", action="store_true", help="detect objects with a YOLO model")
+    o.add_argument("--model", metavar="PATH", help="model file or folder (.pt, .onnx, *_openvino_model, ...); "
+                   "default: yolo26n.pt, downloaded on first use")
+    o.add_argument("--conf", type=float, default=0.25, help="confidence threshold (default 0.25)")
+    o.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold (default 0.7)")
+    o.add_argument("--classes", metavar="NAMES", help="comma-separated class names or ids to keep, e.g. person,car")
+    o.add_argument("--imgsz", type=int, default=640, help="model input size (default 640)")
+    o.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:0 or mps (default auto)")
     p.set_defaults(func=cmd_analyze)
     return p
 
@@ -96,9 +105,27 @@ def face_stage(args) -> FaceStage:
                      unknown_only=args.unknown_only)
 
 
+def object_stage(args) -> ObjectStage:
+    """Load the model once for the whole run (ModelError/ValueError with a one-line reason)."""
+    from vision_studio.core.detection import ObjectDetector
+
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    classes = [int(c) if c.isdigit() else c for c in classes] if classes else None
+    detector = ObjectDetector(args.model, conf=args.conf, iou=args.iou, classes=classes, imgsz=args.imgsz,
+                              device=args.device, threads="batch", progress=_download_progress)
+    return ObjectStage(detector)
+
+
+def _download_progress(done: int, total: int | None) -> None:
+    if total:
+        print(f"\rdownloading model: {done / 1e6:.1f} / {total / 1e6:.1f} MB", end="", file=sys.stderr)
+        if done >= total:
+            print(file=sys.stderr)
+
+
 def cmd_analyze(args) -> int:
-    if not (args.pipeline or args.faces):
-        return usage_error("nothing to do: give --pipeline FILE and/or --faces")
+    if not (args.pipeline or args.faces or args.objects):
+        return usage_error("nothing to do: give --pipeline FILE, --faces and/or --objects")
     if args.unknown_only and not args.anonymize:
         return usage_error("--unknown-only needs --anonymize blur|pixelate")
     if args.format and "." + args.format.lower().lstrip(".") not in FORMATS:
@@ -115,6 +142,13 @@ def cmd_analyze(args) -> int:
         try:
             plan.faces = face_stage(args)
         except (ValueError, GalleryError) as exc:
+            return usage_error(str(exc))
+    if args.objects:
+        from vision_studio.core.detection import ModelError
+
+        try:
+            plan.objects = object_stage(args)
+        except (ValueError, ModelError) as exc:
             return usage_error(str(exc))
     outdir = Path(args.output)
     if outdir.exists() and not outdir.is_dir():
