@@ -84,7 +84,7 @@ def analyze_image(plan: AnalysisPlan, pixels: np.ndarray,
         faces = plan.faces.run(seen)
         found += faces
         if plan.faces.anonymize:
-            from vision_studio.core.faces.anonymize import anonymize
+            from vision_studio.core.faces import anonymize
 
             canvas = anonymize(canvas, faces, mode=plan.faces.anonymize, unknown_only=plan.faces.unknown_only)
     detections += found
