@@ -14,7 +14,7 @@ import sys
 from vision_studio import __version__
 
 # Command name -> module in this package; each module registers its own subcommand.
-COMMAND_MODULES = {"info": "info", "ops": "ops", "analyze": "analyze"}
+COMMAND_MODULES = {"info": "info", "ops": "ops", "analyze": "analyze", "models": "models", "faces": "faces"}
 COMMANDS = tuple(COMMAND_MODULES)
 
 
