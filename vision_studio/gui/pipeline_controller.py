@@ -97,6 +97,7 @@ class PipelineController(QObject):
         self._full_timer.timeout.connect(self.run_full)
         self._merge_ids: dict[tuple, int] = {}
         self.generation = 0  # bumped by every edit and every new source image
+        self._source_generation = 0
 
     # ------------------------------------------------------------------ editing
     def edit(self, new: Pipeline, text: str, merge_key: tuple | None = None) -> None:
@@ -127,6 +128,7 @@ class PipelineController(QObject):
 
     def set_source(self, pixels: np.ndarray | None) -> None:
         self.generation += 1
+        self._source_generation = self.generation  # results from before belong to another image
         self.source = pixels
         self._proxy = None
         self.last = None
@@ -178,6 +180,8 @@ class PipelineController(QObject):
                         on_result=self._on_rendered, on_error=self._on_error)
 
     def _on_rendered(self, rendered: Rendered) -> None:
+        if rendered.generation < self._source_generation:
+            return  # computed for the previous image
         last = self.last
         if not rendered.full and last is not None and last.full and rendered.generation <= last.generation:
             return  # a late preview must not replace a newer full-resolution result
