@@ -6,7 +6,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, QtMsgType, QTimer, qInstallMessageHandler
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -17,7 +17,20 @@ SETTLE_MS = 400  # after the last job finished, let layouts and thumbnails paint
 SCREENSHOT_TIMEOUT_MS = 60_000
 
 
+# Qt messages that are expected and say nothing to a user (offscreen has no native windows).
+_QUIET_QT_MESSAGES = ("This plugin does not support propagateSizeHints", "This plugin does not support raise")
+
+
+def _qt_message(mode, context, message: str) -> None:
+    if any(message.startswith(q) for q in _QUIET_QT_MESSAGES):
+        return
+    level = logging.DEBUG if mode == QtMsgType.QtDebugMsg else logging.WARNING
+    logging.getLogger("vision_studio.qt").log(level, "%s", message)
+
+
 def make_app(argv: list[str] | None = None) -> QApplication:
+    if QApplication.instance() is None and "pytest" not in sys.modules:  # pytest-qt has its own
+        qInstallMessageHandler(_qt_message)
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
