@@ -96,3 +96,21 @@ def test_bad_json_is_reported_with_its_position(tmp_path, images):
     bad.write_text('{"version": 1, "steps": [')
     r = vs("analyze", images, "-o", tmp_path / "out", "--pipeline", bad)
     assert r.returncode == 2 and f"{bad}: invalid JSON at line 1" in r.stderr
+
+
+def test_resumed_run_keeps_earlier_results_and_files_are_not_private(tmp_path, images):
+    pipe = write_pipeline(tmp_path, [{"op": "analyze_particles"}])
+    out = tmp_path / "out"
+    assert vs("analyze", images / "a.png", "-o", out, "--pipeline", pipe).returncode == 0
+    r = vs("analyze", images, "-o", out, "--pipeline", pipe)
+    assert r.returncode == 0 and "exists, skipped" in r.stderr
+    sources = sorted(os.path.basename(e["source"]) for e in json.loads((out / "results.json").read_text()))
+    assert sources == ["a.png", "b.jpg"]
+    assert (out / "a.png").stat().st_mode & 0o044  # group/other may read, like any written file
+
+
+def test_crop_preview_scales_the_rectangle():
+    from vision_studio.core.ops import get_op
+    from vision_studio.core.pipeline import scaled_params
+
+    assert scaled_params(get_op("crop"), {"rect": (2000, 1500, 1500, 1000)}, 0.25)["rect"] == (500, 375, 375, 250)

@@ -264,3 +264,16 @@ def test_results_table_and_canvas_select_each_other(qtbot, window, tmp_path):
 
     dock.filter.setText("zzz")
     assert dock.row_count() == 0
+
+
+def test_edits_of_different_steps_never_merge_into_one_undo(qtbot, window, photo):
+    dock = window.pipeline_dock
+    dock.add_op("gaussian_blur")
+    dock.add_op("median_blur")
+    dock.steps.setCurrentRow(0)
+    dock.editor.set_param_value("ksize", 9)
+    dock.steps.setCurrentRow(1)
+    dock.editor.set_param_value("ksize", 7)
+    window.act_undo.trigger()
+    steps = window.pipeline.pipeline.steps
+    assert steps[0].params["ksize"] == 9 and steps[1].params["ksize"] == 5

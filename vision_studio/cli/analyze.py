@@ -202,9 +202,19 @@ def cmd_analyze(args) -> int:
         entries.append(ImageResults(str(job.source), image.width, image.height, detections))
         written += 1
 
+    # Merge with an earlier results.json in OUTDIR: inputs skipped or failed this time keep
+    # their previous entries (a resumed run must not lose them).
+    merged = {}
+    previous = outdir / "results.json"
+    if previous.is_file():
+        try:
+            merged = {e.source: e for e in results_io.loads(previous.read_text(encoding="utf-8"))}
+        except (ValueError, KeyError, TypeError, OSError):
+            print(f"{previous}: warning: unreadable, replaced", file=sys.stderr)
+    merged.update({e.source: e for e in entries})
     try:
         with atomic_write(outdir / "results.json") as fh:
-            fh.write(results_io.dumps(entries).encode("utf-8"))
+            fh.write(results_io.dumps(list(merged.values())).encode("utf-8"))
     except ExportError as exc:
         print(f"{exc.path}: error: {exc.reason}", file=sys.stderr)
         failed += 1

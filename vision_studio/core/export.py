@@ -39,6 +39,11 @@ def atomic_write(path: str | os.PathLike, overwrite: bool = True):
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     except OSError as exc:
         raise ExportError(path, _reason(exc)) from None
+    # mkstemp makes the file 0600; a written image should get the usual umask-based mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, 0o666 & ~umask)
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh

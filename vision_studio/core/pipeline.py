@@ -201,6 +201,9 @@ def scaled_params(spec: OpSpec, params: dict[str, Any], scale: float) -> dict[st
         return params
     out = dict(params)
     for p in spec.params:
+        if p.pixels and p.name in out and p.type == "rect":
+            out[p.name] = tuple(max(1 if i >= 2 else 0, int(round(v * scale))) for i, v in enumerate(out[p.name]))
+            continue
         if p.pixels and p.name in out and p.type in ("int", "float"):
             value = out[p.name] * scale
             if p.type == "int":

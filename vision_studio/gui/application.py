@@ -89,6 +89,7 @@ def _arm_screenshot(app, window, out: Path, expect_jobs: bool) -> None:
         QTimer.singleShot(SETTLE_MS, lambda: None if window.jobs.busy else take())
 
     window.sig_idle.connect(settle)
+    window.browser.sig_failed.connect(lambda *_: QTimer.singleShot(0, lambda: None if window.jobs.busy else settle()))
     if not expect_jobs:
         settle()
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, take)

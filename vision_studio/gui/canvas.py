@@ -64,7 +64,10 @@ class ImageCanvas(QGraphicsView):
         self._pixmap_item.setPixmap(pixmap)
         self._pixmap_item.setScale(1.0 / scale)
         w, h = pixmap.width() / scale, pixmap.height() / scale
-        changed = self._scene.sceneRect().size().toSize() != QRectF(0, 0, w, h).size().toSize()
+        old = self._scene.sceneRect()
+        # A proxy's rounded size / scale is within ~1/scale px of the original: not a change.
+        tolerance = 1.0 / scale + 0.5
+        changed = abs(old.width() - w) > tolerance or abs(old.height() - h) > tolerance
         self._scene.setSceneRect(QRectF(0, 0, w, h))
         self.clear_overlays()
         if not keep_view or self._fit_mode or changed:

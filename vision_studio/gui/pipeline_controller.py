@@ -98,6 +98,7 @@ class PipelineController(QObject):
         self._merge_ids: dict[tuple, int] = {}
         self.generation = 0  # bumped by every edit and every new source image
         self._source_generation = 0
+        self._next_merge_id = 0
 
     # ------------------------------------------------------------------ editing
     def edit(self, new: Pipeline, text: str, merge_key: tuple | None = None) -> None:
@@ -105,7 +106,11 @@ class PipelineController(QObject):
             return
         merge_id = -1
         if merge_key is not None:
-            merge_id = self._merge_ids.setdefault(merge_key, len(self._merge_ids) + 1)
+            if merge_key not in self._merge_ids:
+                # Ever-increasing: after end_merge() a new key must never reuse an old id.
+                self._next_merge_id += 1
+                self._merge_ids[merge_key] = self._next_merge_id
+            merge_id = self._merge_ids[merge_key]
         self.undo_stack.push(_Edit(self, self.pipeline, new, text, merge_id))
 
     def end_merge(self) -> None:
@@ -129,6 +134,7 @@ class PipelineController(QObject):
     def set_source(self, pixels: np.ndarray | None) -> None:
         self.generation += 1
         self._source_generation = self.generation  # results from before belong to another image
+        self._full_timer.stop()
         self.source = pixels
         self._proxy = None
         self.last = None
