@@ -19,7 +19,7 @@ case "$mode" in run|test|setup) ;; *)
 esac
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="${VISION_STUDIO_VENV:-$repo/.venv}"
+venv="$(realpath -m "${VISION_STUDIO_VENV:-$repo/.venv}")"
 python="${PYTHON:-python3}"
 say() { printf '\033[1m[vision-studio]\033[0m %s\n' "$*" >&2; }
 
@@ -96,11 +96,11 @@ if [ ! -f "$stamp" ] || ! grep -qxF -- "$want" "$stamp"; then
     printf '%s\n' "$want" >"$stamp"
 fi
 
-cd "$repo"
 case "$mode" in
     setup) say "ready: $venv/bin/vision-studio" ;;
-    run)   exec "$venv/bin/vision-studio" "$@" ;;
+    run)   exec "$venv/bin/vision-studio" "$@" ;;  # from the caller's folder: relative PATHs work
     test)
+        cd "$repo"
         say "checking import rules (lint-imports)"
         "$venv/bin/lint-imports" --no-cache
         say "running the tests"
