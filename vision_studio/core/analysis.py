@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from vision_studio.core.pipeline import Pipeline, run_pipeline
+from vision_studio.core.pipeline import Cancelled, Pipeline, PipelineOutput, run_pipeline
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from vision_studio.core.annotate import Style
     from vision_studio.core.results import Detection
 
 
@@ -28,6 +29,7 @@ class FaceStage:
     matcher: Any = None  # a Matcher built once from the gallery, or None: detection only
     anonymize: str | None = None  # "blur" | "pixelate"
     unknown_only: bool = False
+    recognize: bool = True  # False: detection only, faces carry no identity
 
     def run(self, pixels: np.ndarray) -> list[Detection]:
         from dataclasses import replace
@@ -35,7 +37,7 @@ class FaceStage:
         from vision_studio.core.faces.analyze import analyze_faces
 
         faces = analyze_faces(pixels, self.options, self.matcher)
-        if self.matcher is None:  # no gallery: every face is, by definition, unknown
+        if self.matcher is None and self.recognize:  # empty gallery: every face is, by definition, unknown
             faces = [replace(f, identity="Unknown") for f in faces]
         return faces
 
@@ -62,32 +64,56 @@ class AnalysisPlan:
         return self.faces is not None or self.objects is not None
 
 
-def analyze_image(plan: AnalysisPlan, pixels: np.ndarray,
-                  should_stop: Callable[[], bool] | None = None) -> tuple[np.ndarray, list[Detection]]:
-    """(annotated image, all detections) for one RGB uint8 image."""
-    from vision_studio.core.annotate import Style, render
+@dataclass(frozen=True)
+class Analysis:
+    """What one image gave, before drawing: `image` is what the overlays go on (the filtered
+    image, anonymized if asked, or the original after a geometry step when detection ran on
+    it); `output` is the filter pipeline's own output (tables, its detections)."""
+
+    image: np.ndarray
+    detections: tuple[Detection, ...]
+    output: PipelineOutput
+    style: Style
+
+
+def analyze(plan: AnalysisPlan, pixels: np.ndarray,
+            should_stop: Callable[[], bool] | None = None) -> Analysis:
+    """Filters, then the analyzers, for one RGB uint8 image (detections in original pixels)."""
+    from vision_studio.core.annotate import Style
     from vision_studio.core.ops.spec import to_rgb
 
     out = run_pipeline(plan.pipeline, pixels, should_stop=should_stop)
-    filtered = to_rgb(out.image)
-    detections = list(out.detections)
     if not plan.has_analyzers:
-        image = render(filtered, detections) if detections else out.image
-        return image, detections
+        return Analysis(out.image, tuple(out.detections), out, Style())
+    filtered = to_rgb(out.image)
     seen = pixels if plan.detect_on == "original" else filtered
     canvas = filtered if filtered.shape[:2] == seen.shape[:2] else to_rgb(pixels)
     found: list[Detection] = []
     if plan.objects is not None:
+        if should_stop is not None and should_stop():
+            raise Cancelled()
         found += plan.objects.run(seen)
-    faces: list[Detection] = []
     if plan.faces is not None:
+        if should_stop is not None and should_stop():
+            raise Cancelled()
         faces = plan.faces.run(seen)
         found += faces
         if plan.faces.anonymize:
             from vision_studio.core.faces import anonymize
 
             canvas = anonymize(canvas, faces, mode=plan.faces.anonymize, unknown_only=plan.faces.unknown_only)
-    detections += found
     # Landmarks drawn over an anonymized face would give its shape away again.
     style = Style(show_landmarks=not (plan.faces and plan.faces.anonymize))
-    return render(canvas, detections, style), detections
+    return Analysis(canvas, tuple(out.detections) + tuple(found), out, style)
+
+
+def analyze_image(plan: AnalysisPlan, pixels: np.ndarray,
+                  should_stop: Callable[[], bool] | None = None) -> tuple[np.ndarray, list[Detection]]:
+    """(annotated image, all detections) for one RGB uint8 image."""
+    from vision_studio.core.annotate import render
+    from vision_studio.core.ops.spec import to_rgb
+
+    result = analyze(plan, pixels, should_stop)
+    if not result.detections:
+        return result.image, []
+    return render(to_rgb(result.image), list(result.detections), result.style), list(result.detections)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,7 @@ from vision_studio.gui.workers import JobRunner
 if TYPE_CHECKING:  # loaded on first use: the window must appear before numpy & co. load
     import numpy as np
 
+    from vision_studio.core.analyzers import FaceSettings, ObjectSettings
     from vision_studio.core.image_io import LoadedImage
     from vision_studio.core.pipeline import Pipeline
 
@@ -44,12 +46,14 @@ STATE_VERSION = 1  # bump when dock object names change, so old layouts are igno
 MAX_RECENT = 10
 
 
-def export_annotated(path: Path, pipeline: Pipeline, pixels: np.ndarray) -> Path:
-    """Worker job: the full-resolution annotated result, written atomically."""
+def export_annotated(path: Path, pipeline: Pipeline, pixels: np.ndarray, stages=None, analyzers=None) -> Path:
+    """Worker job: the full-resolution annotated result, written atomically. With analyzers
+    on, it runs in the model thread and uses that thread's loaded models (`stages`)."""
     from vision_studio.core.analysis import AnalysisPlan, analyze_image
     from vision_studio.core.export import save_image
 
-    annotated, _ = analyze_image(AnalysisPlan(pipeline), pixels)
+    plan = stages.plan(pipeline, analyzers) if stages is not None else AnalysisPlan(pipeline)
+    annotated, _ = analyze_image(plan, pixels)
     return save_image(path, annotated)
 
 
@@ -252,6 +256,10 @@ class MainWindow(QMainWindow):
         self.pipeline.sig_rendered.connect(self._on_rendered)
         self.pipeline.sig_failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
         self.pipeline.sig_pipeline_changed.connect(self._on_pipeline_changed)
+        self.pipeline.sig_analyzers_changed.connect(self._on_pipeline_changed)
+        self.pipeline.sig_status.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.pipeline.model_jobs.sig_busy_changed.connect(self._on_busy)
+        self.pipeline.model_jobs.sig_error.connect(self._on_job_error)
         self.pipeline_dock.sig_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.pipeline_dock.editor.sig_rect_requested.connect(self._on_rect_requested)
         self.canvas.sig_rect_selected.connect(self._on_rect_selected)
@@ -308,6 +316,19 @@ class MainWindow(QMainWindow):
         self._add_recent(image.path)
         self.settings.setValue("last_dir", str(image.path.parent))
 
+    # ------------------------------------------------------------------ analyzers
+    def set_face_settings(self, faces: FaceSettings | None) -> None:
+        """From the Faces panel: None turns face analysis off."""
+        self.pipeline.set_analyzers(replace(self.pipeline.analyzers, faces=faces))
+
+    def set_object_settings(self, objects: ObjectSettings | None) -> None:
+        """From the Objects panel: None turns object detection off."""
+        self.pipeline.set_analyzers(replace(self.pipeline.analyzers, objects=objects))
+
+    def set_detect_on(self, detect_on: str) -> None:
+        """"filtered" (analyzers see the pipeline's result) or "original"."""
+        self.pipeline.set_analyzers(replace(self.pipeline.analyzers, detect_on=detect_on))
+
     # ------------------------------------------------------------------ pipeline results
     def _on_pipeline_changed(self, pipeline) -> None:
         if not self.pipeline.active():
@@ -339,7 +360,7 @@ class MainWindow(QMainWindow):
         if show_result:
             out = last.output
             self.canvas.set_pixmap(rgb_to_pixmap(to_rgb(out.image)), keep_view=True, scale=out.scale)
-            self.canvas.set_results(list(out.detections))
+            self.canvas.set_results(list(out.detections), last.style)
             self.histogram_dock.view.set_histogram(last.hist)
             had_results = self.results_dock.row_count() > 0
             self.results_dock.set_results(out.detections, out.tables)
@@ -387,7 +408,8 @@ class MainWindow(QMainWindow):
         log.error("%s", message)
         self.statusBar().showMessage(message, 15000)
 
-    def _on_busy(self, busy: bool) -> None:
+    def _on_busy(self, _busy: bool) -> None:
+        busy = self.jobs.busy or self.pipeline.model_jobs.busy
         self.busy.setVisible(busy)
         if not busy:
             QTimer.singleShot(0, self.sig_idle.emit)
@@ -416,10 +438,11 @@ class MainWindow(QMainWindow):
             return
         # Computed afresh at full resolution (not taken from the screen, which may show a
         # preview): the file equals what `vision-studio analyze` writes.
-        self.jobs.start(export_annotated, path, self.pipeline.pipeline, image.pixels,
-                        name=f"Exporting {path.name}",
-                        on_result=lambda p: self.statusBar().showMessage(f"Saved {p}", 8000),
-                        on_error=lambda exc: self._on_export_error(path, exc))
+        runner, stages = self.pipeline.analysis_runner()
+        runner.start(export_annotated, path, self.pipeline.pipeline, image.pixels, stages, self.pipeline.analyzers,
+                     name=f"Exporting {path.name}",
+                     on_result=lambda p: self.statusBar().showMessage(f"Saved {p}", 8000),
+                     on_error=lambda exc: self._on_export_error(path, exc))
 
     def _on_export_error(self, path: Path, exc: BaseException) -> None:
         from vision_studio.core.export import ExportError
@@ -522,7 +545,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
-        if not self.jobs.shutdown(5000):
+        if not (self.jobs.shutdown(5000) and self.pipeline.shutdown(5000)):
             log.warning("Some background jobs did not stop within 5 s")
         self.log_dock.detach()
         super().closeEvent(event)

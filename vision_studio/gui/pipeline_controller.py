@@ -6,6 +6,10 @@ debounced (the first change starts at once; changes made while a preview runs
 collapse into one more run with the latest values), then, once the user
 pauses, the full-resolution result. The
 original image is never modified.
+
+With analyzers on (faces, objects: `set_analyzers`), the full-resolution run
+goes to the model thread instead: a serial JobRunner whose jobs never overlap,
+so the models in its StageCache have one owner. Previews stay filters-only.
 """
 from __future__ import annotations
 
@@ -15,12 +19,14 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from vision_studio.core.analyzers import AnalyzerSettings
 from vision_studio.core.pipeline import Pipeline
 from vision_studio.gui.workers import JobRunner
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from vision_studio.core.analyzers import StageCache
     from vision_studio.core.pipeline import PipelineOutput
 
 PROXY_MAX_SIDE = 1280  # preview proxies: at most this many pixels on the long side
@@ -33,6 +39,7 @@ class Rendered:
     hist: dict
     full: bool  # False: a preview on a proxy
     generation: int = 0  # which edit of the pipeline/source this result belongs to
+    style: object = None  # the annotate.Style the analyzers chose (None: the default)
 
 
 def make_proxy(image: np.ndarray, max_side: int = PROXY_MAX_SIDE) -> tuple[np.ndarray, float]:
@@ -46,13 +53,30 @@ def make_proxy(image: np.ndarray, max_side: int = PROXY_MAX_SIDE) -> tuple[np.nd
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
-def compute(pipeline: Pipeline, image: np.ndarray, scale: float, full: bool, generation: int) -> Rendered:
+def compute(pipeline: Pipeline, image: np.ndarray, scale: float, full: bool, generation: int,
+            should_stop=None) -> Rendered:
     """Worker job (no Qt): run the pipeline and the histogram of its result."""
     from vision_studio.core.histogram import histogram
     from vision_studio.core.pipeline import run_pipeline
 
-    out = run_pipeline(pipeline, image, scale=scale)
+    out = run_pipeline(pipeline, image, scale=scale, should_stop=should_stop)
     return Rendered(output=out, hist=histogram(out.image), full=full, generation=generation)
+
+
+def compute_analyzed(stages: StageCache, pipeline: Pipeline, settings: AnalyzerSettings, image: np.ndarray,
+                     generation: int, should_stop=None):
+    """Model-thread job (no Qt): filters, then faces/objects; yields status lines while loading."""
+    from dataclasses import replace
+
+    from vision_studio.core.analysis import analyze
+    from vision_studio.core.histogram import histogram
+
+    yield from stages.pending_loads(settings)
+    plan = stages.plan(pipeline, settings, cancel=should_stop)
+    yield "Analyzing…"
+    result = analyze(plan, image, should_stop)
+    out = replace(result.output, image=result.image, detections=result.detections)
+    return Rendered(output=out, hist=histogram(result.image), full=True, generation=generation, style=result.style)
 
 
 class _Edit(QUndoCommand):
@@ -82,10 +106,15 @@ class PipelineController(QObject):
     sig_pipeline_changed = Signal(object)  # Pipeline
     sig_rendered = Signal(object)  # Rendered
     sig_failed = Signal(str)
+    sig_analyzers_changed = Signal(object)  # AnalyzerSettings
+    sig_status = Signal(str)  # what the model thread is doing ("Loading model …")
 
     def __init__(self, jobs: JobRunner, parent=None):
         super().__init__(parent)
         self.jobs = jobs
+        self.model_jobs = JobRunner(self, serial=True)  # the one thread that runs models
+        self.analyzers = AnalyzerSettings()
+        self._stages: StageCache | None = None  # created and used only inside model_jobs' jobs
         self.undo_stack = QUndoStack(self)
         self.pipeline = Pipeline()
         self.source: np.ndarray | None = None
@@ -139,16 +168,47 @@ class PipelineController(QObject):
         self._proxy = None
         self.last = None
         self._preview_pending = False
-        self.jobs.cancel("full")
+        self._cancel_full()
         if pixels is not None and self.active():
             self.run_full()  # a new image: compute its result straight away
 
     def active(self) -> bool:
-        return any(s.enabled for s in self.pipeline.steps)
+        return self.analyzers.active or any(s.enabled for s in self.pipeline.steps)
+
+    def set_analyzers(self, settings: AnalyzerSettings) -> None:
+        """New faces/objects settings: recompute the full result after a short pause."""
+        if settings == self.analyzers:
+            return
+        self.analyzers = settings
+        self.generation += 1
+        self._cancel_full()
+        self.sig_analyzers_changed.emit(settings)
+        if self.source is not None and self.active():
+            self._full_timer.start()  # debounced: a tolerance slider drag is one run
+
+    def analysis_runner(self) -> tuple[JobRunner, StageCache | None]:
+        """Where a job that needs the analyzers must run: (the model thread, its loaded models),
+        or (the general pool, None) when no analyzer is on."""
+        if not self.analyzers.active:
+            return self.jobs, None
+        if self._stages is None:
+            from vision_studio.core.analyzers import StageCache
+
+            self._stages = StageCache(threads="interactive")
+        return self.model_jobs, self._stages
+
+    def _cancel_full(self) -> None:
+        self._full_timer.stop()
+        self.jobs.cancel("full")
+        self.model_jobs.cancel("full")
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        self._full_timer.stop()
+        return self.model_jobs.shutdown(timeout_ms)
 
     def schedule(self) -> None:
         self.generation += 1
-        self.jobs.cancel("full")  # a running full result is already stale
+        self._cancel_full()  # a running full result is already stale
         self._full_timer.stop()
         if self.source is None:
             return
@@ -182,6 +242,12 @@ class PipelineController(QObject):
         if self.source is None:
             return
         self._preview_pending = False
+        if self.analyzers.active:
+            _, stages = self.analysis_runner()
+            self.model_jobs.start(compute_analyzed, stages, self.pipeline, self.analyzers, self.source,
+                                  self.generation, name="Analysis", key="full", on_result=self._on_rendered,
+                                  on_progress=self.sig_status.emit, on_error=self._on_error)
+            return
         self.jobs.start(compute, self.pipeline, self.source, 1.0, True, self.generation, name="Pipeline", key="full",
                         on_result=self._on_rendered, on_error=self._on_error)
 
@@ -195,4 +261,5 @@ class PipelineController(QObject):
         self.sig_rendered.emit(rendered)
 
     def _on_error(self, exc: BaseException) -> None:
-        self.sig_failed.emit(f"Pipeline failed: {exc}")
+        what = "Analysis" if self.analyzers.active else "Pipeline"
+        self.sig_failed.emit(f"{what} failed: {exc}")

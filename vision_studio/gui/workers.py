@@ -53,7 +53,8 @@ def _run_in_pool(fn: Callable[..., Any], args: tuple, kwargs: dict, abort: threa
         if not abort.is_set():
             signals.event.emit(job_id, "returned", result)
     except Exception as exc:  # noqa: BLE001 - handed to the GUI thread, never swallowed
-        signals.event.emit(job_id, "errored", exc)
+        if not abort.is_set():  # a cancelled job's exception (often Cancelled itself) is nobody's news
+            signals.event.emit(job_id, "errored", exc)
     finally:
         signals.event.emit(job_id, "finished", None)
         del signals
@@ -72,6 +73,13 @@ def _drain(gen, abort: threading.Event, job_id: int, signals: _Signals):
         signals.event.emit(job_id, "yielded", value)
 
 
+def _accepts_should_stop(fn: Callable[..., Any]) -> bool:
+    try:
+        return "should_stop" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        return False
+
+
 @dataclass
 class _Job:
     name: str
@@ -84,14 +92,20 @@ class JobRunner(QObject):
     sig_error = Signal(str, object)  # job name, exception
     sig_busy_changed = Signal(bool)  # True while any job runs
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, *, serial: bool = False):
+        """serial=True: jobs run one after another on a private one-thread pool. That is how a
+        model gets exactly one owning thread: the model thread's jobs can never overlap."""
         super().__init__(parent)
         self._jobs: dict[int, _Job] = {}
         self._latest: dict[str, int] = {}
         self._next_id = 0
-        pool = QThreadPool.globalInstance()
-        # A few more threads than cores: a stale, uncancellable job must not block new ones.
-        pool.setMaxThreadCount(max(4, pool.maxThreadCount()))
+        if serial:
+            self._pool = QThreadPool(self)
+            self._pool.setMaxThreadCount(1)
+        else:
+            self._pool = QThreadPool.globalInstance()
+            # A few more threads than cores: a stale, uncancellable job must not block new ones.
+            self._pool.setMaxThreadCount(max(4, self._pool.maxThreadCount()))
 
     @property
     def busy(self) -> bool:
@@ -112,7 +126,10 @@ class JobRunner(QObject):
         on_finished: Callable[[], None] | None = None,
         **kwargs: Any,
     ) -> int:
-        """Run `fn(*args, **kwargs)` in the thread pool; callbacks on the GUI thread. Returns a job id."""
+        """Run `fn(*args, **kwargs)` in the thread pool; callbacks on the GUI thread. Returns a job id.
+
+        A function with a `should_stop` parameter gets a callable that turns True once the
+        job is cancelled, so plain (non-generator) jobs can stop early too."""
         if key is not None:
             self.cancel(key)
         job_id = self._next_id
@@ -126,7 +143,9 @@ class JobRunner(QObject):
         if not was_busy:
             self.sig_busy_changed.emit(True)
         ref = weakref.ref(self)
-        QThreadPool.globalInstance().start(lambda: _run_in_pool(fn, args, kwargs, abort, job_id, ref))
+        if _accepts_should_stop(fn):
+            kwargs = {**kwargs, "should_stop": abort.is_set}
+        self._pool.start(lambda: _run_in_pool(fn, args, kwargs, abort, job_id, ref))
         return job_id
 
     def cancel(self, key: str) -> None:
@@ -141,7 +160,7 @@ class JobRunner(QObject):
         self._latest.clear()
         for job in self._jobs.values():
             job.abort.set()
-        return QThreadPool.globalInstance().waitForDone(timeout_ms)
+        return self._pool.waitForDone(timeout_ms)
 
     @Slot(int, str, object)
     def _on_event(self, job_id: int, kind: str, payload: object) -> None:
