@@ -48,6 +48,42 @@ class Style:
     mask_opacity: float = 0.4
     keypoint_radius: int | None = None
     class_colors: tuple[tuple[str, tuple[int, int, int]], ...] = ()  # overrides per label
+    show_name: bool = True  # a recognized person's name (faces); show_label is the class
+
+    def to_dict(self) -> dict:
+        """JSON-ready (the export dialog keeps the user's style in the settings)."""
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["class_colors"] = [[label, list(rgb)] for label, rgb in self.class_colors]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Style:
+        """Unknown keys are ignored and bad values fall back to the default, so an old or
+        hand-edited settings entry can never stop an export."""
+        default = cls()
+        kwargs = {}
+        for name in cls.__dataclass_fields__:
+            if name not in d:
+                continue
+            value, ref = d[name], getattr(default, name)
+            try:
+                if name == "class_colors":
+                    value = tuple((str(label), tuple(max(0, min(255, int(c))) for c in rgb[:3]))
+                                  for label, rgb in value if len(rgb) >= 3)
+                elif name in ("line_width", "keypoint_radius"):
+                    value = None if value in (None, 0, "") else max(1, int(value))
+                elif isinstance(ref, bool):
+                    value = bool(value)
+                elif isinstance(ref, float):
+                    value = float(value)
+            except (TypeError, ValueError):
+                continue
+            kwargs[name] = value
+        if "mask_opacity" in kwargs:
+            kwargs["mask_opacity"] = max(0.0, min(1.0, kwargs["mask_opacity"]))
+        if "font_scale" in kwargs:
+            kwargs["font_scale"] = max(0.1, min(10.0, kwargs["font_scale"]))
+        return cls(**kwargs)
 
     def width_for(self, height: int, width: int) -> int:
         if self.line_width:
@@ -56,8 +92,8 @@ class Style:
 
 
 def color_for(det: Detection, style: Style = Style()) -> tuple[int, int, int]:
-    for label, rgb in style.class_colors:
-        if label == det.display_label:
+    for label, rgb in style.class_colors:  # a person's name or a class name
+        if label == det.display_label or label == det.label:
             return rgb
     if det.kind == "face":
         return FACE_UNKNOWN if det.display_label.lower().startswith("unknown") else FACE_KNOWN
@@ -73,8 +109,10 @@ def label_text(det: Detection, style: Style = Style()) -> str:
     parts = []
     if style.show_track_id and det.track_id is not None:
         parts.append(f"#{det.track_id}")
-    if style.show_label:
-        parts.append(det.display_label)
+    if det.identity and style.show_name:
+        parts.append(det.identity)
+    elif style.show_label:
+        parts.append(det.label if det.identity else det.display_label)
     unknown_face = det.kind == "face" and det.display_label.lower().startswith("unknown")
     if style.show_confidence and det.confidence is not None and not unknown_face:
         parts.append(f"{det.confidence:.2f}")  # an "Unknown" has no confidence worth showing
@@ -115,7 +153,7 @@ def render(image: np.ndarray, results: Iterable[Detection], style: Style = Style
                 for x, y in pts:
                     cv2.circle(out, (int(round(x)), int(round(y))), r, color, -1, cv2.LINE_AA)
         text = label_text(det, style)
-        if text and (style.show_label or style.show_confidence):
+        if text:
             anchor = (int(det.box[0]), int(det.box[1])) if det.box is not None else (lw, lw)
             labels.append((text, anchor, color))
     if labels:
