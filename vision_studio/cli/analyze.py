@@ -1,21 +1,21 @@
 """`vision-studio analyze`: filters, faces and objects over images and folders, headless.
 
-Exit status: 0 when every input succeeded, 1 when some failed (each named on
-stderr as `PATH: error: REASON`), 2 on usage errors (including an invalid
-pipeline file, reported before anything is written).
+Folders are batches (core/batch.py: decoding, analysis and encoding overlap; the
+models stay in this thread). Exit status: 0 when every input succeeded, 1 when some
+failed (each named on stderr as `PATH: error: REASON`, one line), 2 on usage errors
+(including an invalid pipeline or style file, reported before anything is written).
 """
 from __future__ import annotations
 
+import argparse
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-from vision_studio.core import results as results_io
-from vision_studio.core.export import FORMATS, ExportError, atomic_write, save_image
-from vision_studio.core.image_io import ImageReadError, list_images, read_image
-from vision_studio.core.analysis import AnalysisPlan, FaceStage, ObjectStage, analyze_image
+from vision_studio.core.analysis import AnalysisPlan, FaceStage, ObjectStage
+from vision_studio.core.annotate import Style
+from vision_studio.core.batch import ALL_FORMATS, BatchOptions, collect, run_batch
+from vision_studio.core.export import FORMATS
 from vision_studio.core.pipeline import Pipeline, PipelineError, load
-from vision_studio.core.results import ImageResults
 
 
 def register(sub):
@@ -28,6 +28,16 @@ def register(sub):
     p.add_argument("--recursive", action="store_true", help="include sub-folders (mirrored in OUTDIR)")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG/WebP quality (default 95)")
+    p.add_argument("--formats", default="json", metavar="LIST",
+                   help="what to write besides the images, comma-separated: json (results.json, always "
+                   "written), csv, coco (coco.json), yolo (yolo/ with data.yaml), voc (voc/Annotations), "
+                   "crops (crops/PERSON/ face crops), report (summary.csv and report.html)")
+    p.add_argument("--annotated", action=argparse.BooleanOptionalAction, default=True,
+                   help="write the annotated images (default: yes)")
+    p.add_argument("--style", metavar="FILE", help="overlay style JSON (box thickness, font scale, label parts, "
+                   "colours, mask opacity), as the window's export dialog saves it")
+    p.add_argument("--jobs", type=int, default=2, metavar="N",
+                   help="threads drawing and encoding the images while the model runs (default 2)")
     p.add_argument("--detect-on", choices=("filtered", "original"), default="filtered",
                    help="what faces/objects see: the pipeline's result (default) or the original")
     f = p.add_argument_group("faces")
@@ -52,38 +62,9 @@ def register(sub):
     return p
 
 
-@dataclass(frozen=True)
-class Job:
-    source: Path
-    relative: Path  # where under OUTDIR (mirrors input folders)
-
-
 def usage_error(message: str) -> int:
     print(f"vision-studio analyze: error: {message}", file=sys.stderr)
     return 2
-
-
-def collect_jobs(inputs: list[str], recursive: bool) -> tuple[list[Job], int]:
-    jobs: list[Job] = []
-    failed = 0
-    for raw in inputs:
-        path = Path(raw)
-        if path.is_dir():
-            found = list_images(path, recursive=recursive)
-            if not found:
-                print(f"{path}: error: no images in this folder", file=sys.stderr)
-                failed += 1
-            jobs.extend(Job(p, p.relative_to(path)) for p in found)
-        else:
-            jobs.append(Job(path, Path(path.name)))
-    return jobs, failed
-
-
-def output_suffix(source: Path, requested: str | None) -> str:
-    if requested:
-        return "." + requested.lower().lstrip(".")
-    suffix = source.suffix.lower()
-    return suffix if suffix in FORMATS else ".png"
 
 
 def face_stage(args) -> FaceStage:
@@ -123,6 +104,27 @@ def _download_progress(done: int, total: int | None) -> None:
             print(file=sys.stderr)
 
 
+def parse_formats(text: str) -> tuple[str, ...]:
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    unknown = [f for f in formats if f not in ALL_FORMATS]
+    if unknown:
+        raise ValueError(f"--formats: unknown format {', '.join(unknown)}; use a comma-separated list of "
+                         f"{', '.join(ALL_FORMATS)}")
+    return formats
+
+
+def load_style(path: str) -> Style:
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--style {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"--style {path}: expected a JSON object")
+    return Style.from_dict(data.get("style", data))
+
+
 def cmd_analyze(args) -> int:
     if not (args.pipeline or args.faces or args.objects):
         return usage_error("nothing to do: give --pipeline FILE, --faces and/or --objects")
@@ -131,9 +133,15 @@ def cmd_analyze(args) -> int:
     if args.format and "." + args.format.lower().lstrip(".") not in FORMATS:
         return usage_error(f"--format {args.format}: use one of "
                            f"{', '.join(sorted({s.lstrip('.') for s in FORMATS}))}")
+    if args.jobs < 1:
+        return usage_error(f"--jobs {args.jobs}: must be at least 1")
+    if not 1 <= args.quality <= 100:
+        return usage_error(f"--quality {args.quality}: must be between 1 and 100")
     try:
+        formats = parse_formats(args.formats)
+        style = load_style(args.style) if args.style else Style()
         pipeline = load(args.pipeline) if args.pipeline else Pipeline()  # validated before writing
-    except PipelineError as exc:
+    except (ValueError, PipelineError) as exc:
         return usage_error(str(exc))
     plan = AnalysisPlan(pipeline=pipeline, detect_on=args.detect_on)
     if args.faces:
@@ -153,70 +161,35 @@ def cmd_analyze(args) -> int:
     outdir = Path(args.output)
     if outdir.exists() and not outdir.is_dir():
         return usage_error(f"{outdir}: exists and is not a folder")
-    jobs, failed = collect_jobs(args.inputs, args.recursive)
-    if not jobs:
-        return 1 if failed else usage_error("no input images")
+    items, errors = collect(args.inputs, args.recursive)
+    for path, reason in errors:
+        print(f"{path}: error: {reason}", file=sys.stderr)
+    if not items:
+        return 1 if errors else usage_error("no input images")
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         return usage_error(f"{outdir}: cannot create folder ({exc.strerror or exc})")
 
-    entries: list[ImageResults] = []
-    claimed: dict[Path, Path] = {}
-    written = skipped = 0
-    for job in jobs:
-        target = outdir / job.relative.with_suffix(output_suffix(job.source, args.format))
-        if target in claimed:
-            print(f"{job.source}: error: output {target} would overwrite the result of "
-                  f"{claimed[target]}", file=sys.stderr)
-            failed += 1
-            continue
-        claimed[target] = job.source
-        if target.exists() and not args.overwrite:
-            print(f"{target}: exists, skipped (use --overwrite to replace)", file=sys.stderr)
-            skipped += 1
-            continue
+    names = getattr(getattr(plan.objects, "detector", None), "names", None)
+    options = BatchOptions(outdir=outdir, formats=formats, annotated=args.annotated, image_format=args.format,
+                           quality=args.quality, overwrite=args.overwrite, jobs=args.jobs, style=style,
+                           class_names=dict(names) if names else None)
+    run = run_batch(plan, items, options, raise_errors=getattr(args, "debug", False))
+    printed = 0
+    while True:
         try:
-            image = read_image(job.source)
-            annotated, detections = analyze_image(plan, image.pixels)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            save_image(target, annotated, quality=args.quality)
-        except (ImageReadError, ExportError) as exc:
-            print(f"{exc.path}: error: {exc.reason}", file=sys.stderr)
-            failed += 1
-            continue
-        except PipelineError as exc:
-            print(f"{job.source}: error: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        except OSError as exc:
-            print(f"{target}: error: {exc.strerror or exc}", file=sys.stderr)
-            failed += 1
-            continue
-        except Exception as exc:  # an analyzer failed on this image: name it, go on with the rest
-            if getattr(args, "debug", False):
-                raise
-            print(f"{job.source}: error: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        entries.append(ImageResults(str(job.source), image.width, image.height, detections))
-        written += 1
-
-    # Merge with an earlier results.json in OUTDIR: inputs skipped or failed this time keep
-    # their previous entries (a resumed run must not lose them).
-    merged = {}
-    previous = outdir / "results.json"
-    if previous.is_file():
-        try:
-            merged = {e.source: e for e in results_io.loads(previous.read_text(encoding="utf-8"))}
-        except (ValueError, KeyError, TypeError, OSError):
-            print(f"{previous}: warning: unreadable, replaced", file=sys.stderr)
-    merged.update({e.source: e for e in entries})
-    try:
-        with atomic_write(outdir / "results.json") as fh:
-            fh.write(results_io.dumps(list(merged.values())).encode("utf-8"))
-    except ExportError as exc:
-        print(f"{exc.path}: error: {exc.reason}", file=sys.stderr)
-        failed += 1
-    print(f"{written} written, {skipped} skipped, {failed} failed -> {outdir}", file=sys.stderr)
+            p = next(run)
+        except StopIteration as done:
+            summary = done.value
+            break
+        if p.error:
+            print(f"{p.error[0]}: error: {p.error[1]}", file=sys.stderr)
+            printed += 1
+        elif p.notice:
+            print(p.notice, file=sys.stderr)
+    for path, reason in summary.failures[printed:]:  # the files written at the end
+        print(f"{path}: error: {reason}", file=sys.stderr)
+    failed = len(summary.failures) + len(errors)
+    print(f"{summary.processed} written, {summary.skipped} skipped, {failed} failed -> {outdir}", file=sys.stderr)
     return 1 if failed else 0
