@@ -23,7 +23,6 @@ from vision_studio import APP_NAME
 from vision_studio.core.pixels import describe_pixel
 from vision_studio.gui.browser import ImageBrowser
 from vision_studio.gui.canvas import ImageCanvas
-from vision_studio.gui.docks.faces import FacesDock
 from vision_studio.gui.docks.files import FilesDock
 from vision_studio.gui.docks.histogram import HistogramDock
 from vision_studio.gui.docks.info import InfoDock
@@ -97,13 +96,11 @@ class MainWindow(QMainWindow):
         self.results_dock = ResultsDock(self)
         self.log_dock = LogDock(self)
         self.objects_dock = ObjectsDock(self.jobs, self.settings, self)
-        self.faces_dock = FacesDock(self.jobs, self.settings, self)
         left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
                                Qt.DockWidgetArea.BottomDockWidgetArea)
         self.addDockWidget(left, self.files_dock)
         self.addDockWidget(right, self.pipeline_dock)
         self.tabifyDockWidget(self.pipeline_dock, self.objects_dock)
-        self.tabifyDockWidget(self.pipeline_dock, self.faces_dock)
         self.pipeline_dock.raise_()
         self.addDockWidget(right, self.info_dock)
         self.tabifyDockWidget(self.info_dock, self.histogram_dock)
@@ -275,16 +272,13 @@ class MainWindow(QMainWindow):
         self.objects_dock.sig_settings_changed.connect(self.set_object_settings)
         self.objects_dock.sig_detect_on_changed.connect(self.set_detect_on)
         self.objects_dock.sig_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
-        self.faces_dock.attach(self.canvas, self.browser, self.pipeline)
-        self.faces_dock.sig_settings_changed.connect(self.set_face_settings)
-        self.faces_dock.sig_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self._rect_param: str | None = None
         self.jobs.sig_busy_changed.connect(self._on_busy)
         app = QApplication.instance()
         app.styleHints().colorSchemeChanged.connect(lambda _: self._apply_appearance())
 
     def docks(self) -> list[QDockWidget]:
-        return [self.files_dock, self.pipeline_dock, self.objects_dock, self.faces_dock, self.info_dock,
+        return [self.files_dock, self.pipeline_dock, self.objects_dock, self.info_dock,
                 self.histogram_dock, self.results_dock, self.log_dock]
 
     # ------------------------------------------------------------------ opening
