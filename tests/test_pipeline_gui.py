@@ -277,3 +277,19 @@ def test_edits_of_different_steps_never_merge_into_one_undo(qtbot, window, photo
     window.act_undo.trigger()
     steps = window.pipeline.pipeline.steps
     assert steps[0].params["ksize"] == 9 and steps[1].params["ksize"] == 5
+
+
+def test_two_separate_slider_drags_are_two_undo_steps(qtbot, window, photo):
+    dock = window.pipeline_dock
+    dock.add_op("gaussian_blur")
+    slider = dock.editor.widget("ksize").slider
+    for values in ((7, 9), (13, 15)):  # two gestures, each press - move - release
+        slider.setSliderDown(True)
+        for v in values:
+            slider.setValue(v)
+        slider.setSliderDown(False)  # emits sliderReleased, as the mouse release does
+    assert window.pipeline.pipeline.steps[0].params["ksize"] == 15
+    window.act_undo.trigger()
+    assert window.pipeline.pipeline.steps[0].params["ksize"] == 9, "the first drag stays its own step"
+    window.act_undo.trigger()
+    assert window.pipeline.pipeline.steps[0].params["ksize"] == 5

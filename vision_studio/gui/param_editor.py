@@ -26,6 +26,7 @@ class ParamEditor(QWidget):
 
     sig_param_changed = Signal(str, object)
     sig_rect_requested = Signal(str)  # the user wants to draw this rect parameter on the image
+    sig_edit_finished = Signal()  # a slider drag / typed value ended: the next change is a new undo step
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -97,10 +98,12 @@ class ParamEditor(QWidget):
             w = LabeledSlider(int(lo), int(hi), int(p.step or 1))
             w.setValue(int(value))
             w.valueChanged.connect(lambda v: self._emit(name, _fix_odd(p, int(v))))
+            w.editingFinished.connect(self.sig_edit_finished)
             return w
         w = LabeledSlider(float(lo), float(hi), float(p.step or 0.1), decimals=2)
         w.setValue(float(value))
         w.valueChanged.connect(lambda v: self._emit(name, round(float(v), 4)))
+        w.editingFinished.connect(self.sig_edit_finished)
         return w
 
     def _make_tuple(self, p: Param, value: Any) -> QWidget:

@@ -12,6 +12,7 @@ class LabeledSlider(QWidget):
     """A slider and a spin box showing the same number; int or float (`decimals` > 0)."""
 
     valueChanged = Signal(object)
+    editingFinished = Signal()  # the slider was released or the spin box left: one gesture ended
 
     def __init__(self, minimum: float, maximum: float, step: float = 1, decimals: int = 0, parent=None):
         super().__init__(parent)
@@ -35,6 +36,8 @@ class LabeledSlider(QWidget):
         layout.addWidget(self.spin)
         self.slider.valueChanged.connect(self._from_slider)
         self.spin.valueChanged.connect(self._from_spin)
+        self.slider.sliderReleased.connect(self.editingFinished)
+        self.spin.editingFinished.connect(self.editingFinished)
 
     def value(self):
         return self.spin.value()

@@ -87,6 +87,7 @@ class PipelineDock(QDockWidget):
 
         self.editor = ParamEditor(body)
         self.editor.sig_param_changed.connect(self._on_param_changed)
+        self.editor.sig_edit_finished.connect(self.controller.end_merge)
         scroll = QScrollArea(body)
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.editor)
