@@ -21,8 +21,8 @@ from PySide6.QtWidgets import QMessageBox, QPushButton
 if importlib.util.find_spec("ultralytics") is None:
     pytest.skip("the objects extra (ultralytics) is not installed", allow_module_level=True)
 
-from vision_studio.gui import model_manager as mm  # noqa: E402
-from vision_studio.gui.docks.objects import DEFAULT_MODEL, ObjectsDock  # noqa: E402
+from vision_studio.gui import model_manager as mm
+from vision_studio.gui.docks.objects import DEFAULT_MODEL, ObjectsDock
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT.parent / "shared" / "testdata" / "models"
@@ -336,3 +336,23 @@ def test_optimize_falls_back_to_onnx_and_switches_to_it(qtbot, window, random_pt
     assert "Optimized mine.pt for this CPU (onnx)" in window.statusBar().currentMessage()
     dock.choose_model(str(pt))  # the .pt now knows its cached export
     assert "an optimized copy exists" in (_wait_info(qtbot, dock) and dock.info_label.text())
+
+
+def test_a_broken_model_file_or_garbled_settings_are_one_line_not_a_crash(qtbot, window, tmp_path, settings):
+    dock = window.objects_dock
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"not a model")
+    dock.choose_model(str(bad))
+    qtbot.waitUntil(lambda: dock.info_label.text().startswith("Cannot use this model: "), timeout=60_000)
+    text = dock.info_label.text()
+    assert "broken.onnx" in text and "\n" not in text and "Traceback" not in text
+    assert "broken.onnx" in window.statusBar().currentMessage()
+    dock.enable.setChecked(True)
+    assert dock.settings_value() is None and window.pipeline.analyzers.objects is None
+
+    for key, value in (("conf", "abc"), ("max_det", "many"), ("imgsz", ""), ("device", "tpu"), ("classes", 7)):
+        settings.setValue(f"objects/{key}", value)
+    again = ObjectsDock(window.jobs, settings)
+    qtbot.addWidget(again)
+    assert (again.conf.value(), again.max_det.value(), again.imgsz.value()) == (0.25, 300, 640)
+    assert again.device.currentData() == "auto"

@@ -32,6 +32,23 @@ TRUST_KEY = "objects/trusted_models"
 
 # ----------------------------------------------------------------------------- jobs (no widgets)
 
+def models():
+    """core.detection.models, imported on first use (cheap: no numpy, no torch)."""
+    from vision_studio.core.detection import models
+
+    return models
+
+
+def local_model(model: str) -> str | None:
+    """The local path of `model` (a YAML name stays a name), or None: no download, no ultralytics."""
+    p = Path(model)
+    if p.suffix.lower() in (".yaml", ".yml") and p.name == model:
+        return model  # ultralytics builds it from its own package data
+    if p.name == model and not p.exists():
+        p = models().models_dir() / model
+    return str(p) if p.exists() else None
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     model: str  # what the user chose (a path, or an official or YAML name)
@@ -75,6 +92,21 @@ def read_model_info(model: str, imgsz: int = 640) -> ModelInfo:
         copy = str(found) if found else None
     return ModelInfo(model=model, path=str(path), format=fmt, task=task, names=names,
                      devices=available_devices(), optimized_from=source, optimized_copy=copy)
+
+
+_FORMATS = {"pytorch": "PyTorch", "torchscript": "TorchScript", "onnx": "ONNX", "openvino": "OpenVINO",
+            "yaml": "YAML (random weights)"}
+
+
+def describe(info: ModelInfo) -> str:
+    """'Task: detect · 80 classes · ONNX · runs as is' for the panel."""
+    if info.optimized_from:
+        state = f"optimized for this CPU (from {Path(info.optimized_from).name})"
+    elif info.optimized_copy:
+        state = "not optimized (an optimized copy exists: Optimize switches to it)"
+    else:
+        state = "not optimized" if info.format == "pytorch" else "runs as is"
+    return f"Task: {info.task} · {len(info.names)} classes · {_FORMATS.get(info.format, info.format)} · {state}"
 
 
 class DownloadProgress:
@@ -245,7 +277,9 @@ def _trust_id(path: Path) -> str:
 
 def trusted(settings: QSettings) -> list[str]:
     value = settings.value(TRUST_KEY, [])
-    return [value] if isinstance(value, str) else [str(v) for v in (value or [])]
+    if isinstance(value, str):
+        return [value] if value else []
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
 
 
 def is_trusted(settings: QSettings, path: Path) -> bool:

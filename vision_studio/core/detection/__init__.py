@@ -26,7 +26,11 @@ if TYPE_CHECKING:
         optimize,
         resolve_model,
     )
-    from vision_studio.core.detection.predictor import ClassFilterError, ObjectDetector, results_to_detections
+    from vision_studio.core.detection.predictor import (
+        ClassFilterError,
+        ObjectDetector,
+        results_to_detections,
+    )
 
 _WHERE = {
     "models": None, "settings": None,
@@ -36,7 +40,11 @@ _WHERE = {
     "ClassFilterError": "predictor", "ObjectDetector": "predictor", "results_to_detections": "predictor",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "DEFAULT_MODEL", "ClassFilterError", "DownloadCancelled", "ExportUnavailable", "ModelError",
+    "ModelUnavailable", "ObjectDetector", "models", "needs_trust_warning", "optimize", "resolve_model",
+    "results_to_detections", "settings",
+]
 
 
 def __getattr__(name: str):

@@ -15,37 +15,35 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDockWidget, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-    QListWidget, QListWidgetItem, QMenu, QPushButton, QScrollArea, QSpinBox, QToolButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from vision_studio.core.analyzers import ObjectSettings
 from vision_studio.gui import model_manager as mm
+from vision_studio.gui.class_picker import ClassPicker
 from vision_studio.gui.widgets import LabeledSlider
 from vision_studio.gui.workers import JobRunner
 
 DEFAULT_MODEL = "yolo26n.pt"  # = core.detection.models.DEFAULT_MODEL (not imported at start-up)
 DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "CUDA (NVIDIA GPU)"), ("mps", "MPS (Apple GPU)"))
 MODEL_FILTER = "Models (*.pt *.onnx *.torchscript *.xml *.yaml *.yml);;All files (*)"
-_FORMATS = {"pytorch": "PyTorch", "torchscript": "TorchScript", "onnx": "ONNX", "openvino": "OpenVINO",
-            "yaml": "YAML (random weights)"}
 
 
-def _models():
-    from vision_studio.core.detection import models  # cheap: no numpy, no torch
-
-    return models
-
-
-def local_model(model: str) -> str | None:
-    """The path ObjectSettings should carry, without downloading or importing ultralytics."""
-    m = _models()
-    p = Path(model)
-    if p.suffix.lower() in (".yaml", ".yml") and p.name == model:
-        return model  # ultralytics builds it from its own package data
-    if p.name == model and not p.exists():
-        p = m.models_dir() / model
-    return str(p) if p.exists() else None
+_models, local_model = mm.models, mm.local_model
 
 
 class ObjectsDock(QDockWidget):
@@ -63,7 +61,6 @@ class ObjectsDock(QDockWidget):
         self.last_message = None  # the latest message box (tests read it)
         self._emitted: ObjectSettings | None = None
         self._detect_on_sent = "filtered"  # the window's default
-        self._wanted = set(self._setting_list("objects/classes"))
         self.downloader = mm.Downloader(jobs, self)
         self.downloader.sig_done.connect(self._on_downloaded)
         self.downloader.sig_failed.connect(self._on_download_failed)
@@ -143,24 +140,11 @@ class ObjectsDock(QDockWidget):
 
         classes = QGroupBox("Classes", body)
         clay = QVBoxLayout(classes)
-        self.class_filter = QLineEdit(classes)
-        self.class_filter.setPlaceholderText("Search classes…")
-        self.class_filter.setClearButtonEnabled(True)
-        self.class_filter.textChanged.connect(self._filter_classes)
-        self.class_list = QListWidget(classes)
-        self.class_list.setMinimumHeight(140)
-        self.class_list.itemChanged.connect(self._on_class_toggled)
-        crow = QHBoxLayout()
-        self.class_summary = QLabel(classes)
-        self.class_summary.setWordWrap(True)
-        self.clear_classes = QPushButton("All classes", classes)
-        self.clear_classes.setToolTip("Untick every class: detect all of them")
-        self.clear_classes.clicked.connect(lambda: self.set_classes(()))
-        crow.addWidget(self.class_summary, 1)
-        crow.addWidget(self.clear_classes)
-        clay.addWidget(self.class_filter)
-        clay.addWidget(self.class_list, 1)
-        clay.addLayout(crow)
+        self.classes = ClassPicker(self._setting_list("objects/classes"), classes)
+        self.classes.sig_changed.connect(self._on_classes)
+        self.class_list, self.class_filter, self.class_summary = (self.classes.list, self.classes.filter,
+                                                                  self.classes.summary)
+        clay.addWidget(self.classes)
         layout.addWidget(classes, 1)
 
         scroll = QScrollArea(self)
@@ -172,34 +156,37 @@ class ObjectsDock(QDockWidget):
 
     def _setting_list(self, key: str) -> list[str]:
         value = self.settings.value(key, [])
-        return [value] if isinstance(value, str) else [str(v) for v in (value or [])]
+        if isinstance(value, str):
+            return [value] if value else []
+        return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
+
+    def _value(self, key: str, default, kind=float):
+        """A remembered number; a missing or garbled entry gives the default."""
+        try:
+            return kind(self.settings.value(f"objects/{key}", default))
+        except (TypeError, ValueError):
+            return default
 
     def _restore(self) -> None:
-        s = self.settings
-        self.conf.setValue(float(s.value("objects/conf", 0.25)))
-        self.iou.setValue(float(s.value("objects/iou", 0.7)))
-        self.max_det.setValue(int(s.value("objects/max_det", 300)))
-        self.imgsz.setValue(int(s.value("objects/imgsz", 640)))
-        self.device.setCurrentIndex(max(0, self.device.findData(str(s.value("objects/device", "auto")))))
-        self.half.setChecked(str(s.value("objects/half", "false")).lower() == "true")
-        self.detect_on.setCurrentIndex(max(0, self.detect_on.findData(str(s.value("objects/detect_on", "filtered")))))
+        self.conf.setValue(self._value("conf", 0.25))
+        self.iou.setValue(self._value("iou", 0.7))
+        self.max_det.setValue(self._value("max_det", 300, int))
+        self.imgsz.setValue(self._value("imgsz", 640, int))
+        self.device.setCurrentIndex(max(0, self.device.findData(self._value("device", "auto", str))))
+        self.half.setChecked(self._value("half", "false", str).lower() == "true")
+        self.detect_on.setCurrentIndex(max(0, self.detect_on.findData(self._value("detect_on", "filtered", str))))
         self._set_devices(("auto", "cpu"))
-        for w in (self.conf, self.iou):
-            w.valueChanged.connect(self._on_param)
-        for w in (self.max_det, self.imgsz):
-            w.valueChanged.connect(self._on_param)
-        self.device.currentIndexChanged.connect(self._on_param)
-        self.half.toggled.connect(self._on_param)
+        for signal in (self.conf.valueChanged, self.iou.valueChanged, self.max_det.valueChanged,
+                       self.imgsz.valueChanged, self.device.currentIndexChanged, self.half.toggled):
+            signal.connect(self._on_param)
         self.detect_on.currentIndexChanged.connect(self._on_detect_on)
-        self._update_summary()
 
     # ------------------------------------------------------------------ what the panel says
     def settings_value(self) -> ObjectSettings | None:
         """The current ObjectSettings; None while off or before the model has been read."""
         if not self.enable.isChecked() or self.info is None:
             return None
-        names = set(self.info.names)
-        classes = tuple(n for n in self.info.names if n in self._wanted and n in names)
+        classes = tuple(n for n in self.info.names if n in self.classes.wanted)
         return ObjectSettings(model=self.info.path, conf=round(self.conf.value(), 4), iou=round(self.iou.value(), 4),
                               max_det=self.max_det.value(), classes=classes or None, imgsz=self._imgsz(),
                               device=self.device.currentData(), half=self.half.isEnabled() and self.half.isChecked())
@@ -307,7 +294,7 @@ class ObjectsDock(QDockWidget):
         self.info = info
         self._set_devices(info.devices)
         self._update_half()
-        self._fill_classes(info.names)
+        self.classes.set_names(info.names)
         self._show_model()
         self.sig_model_info.emit(info)
         self._emit()
@@ -315,7 +302,7 @@ class ObjectsDock(QDockWidget):
     def _on_info_error(self, exc: BaseException) -> None:
         self.info = None
         self._show_model()
-        self.info_label.setText(f"<b>Cannot use this model.</b> {exc}")
+        self.info_label.setText(f"Cannot use this model: {exc}")
         self.sig_message.emit(str(exc))
         self._emit()
 
@@ -338,27 +325,17 @@ class ObjectsDock(QDockWidget):
         combo.blockSignals(False)
         info = self.info
         self.optimize_button.setEnabled(info is not None and info.format == "pytorch")
-        if info is None:
-            if local_model(self.model) is None and self.model == DEFAULT_MODEL:
-                text = (f"{DEFAULT_MODEL} is not downloaded yet: it is fetched (about 5 MB) when you enable "
-                        "objects. Or choose a local model file.")
-            elif local_model(self.model) is None:
-                text = f"{self.model}: file not found. Choose another model."
-            else:
-                text = "Tick “Enable objects” to load the model." if not self.enable.isChecked() else "Loading…"
-            self.info_label.setText(text)
-            return
-        fmt = _FORMATS.get(info.format, info.format)
-        if info.optimized_from:
-            state = f"optimized for this CPU (from {Path(info.optimized_from).name})"
-        elif info.optimized_copy:
-            state = "not optimized (an optimized copy exists: Optimize switches to it)"
-        elif info.format == "pytorch":
-            state = "not optimized"
+        self.info_label.setToolTip(info.path if info else "")
+        if info is not None:
+            self.info_label.setText(mm.describe(info))
+        elif local_model(self.model) is None:
+            self.info_label.setText(
+                f"{DEFAULT_MODEL} is not downloaded yet: it is fetched (about 5 MB) when you enable objects. Or "
+                "choose a local model file." if self.model == DEFAULT_MODEL
+                else f"{self.model}: file not found. Choose another model.")
         else:
-            state = "runs as is"
-        self.info_label.setText(f"Task: {info.task} · {len(info.names)} classes · {fmt} · {state}")
-        self.info_label.setToolTip(info.path)
+            self.info_label.setText("Loading…" if self.enable.isChecked() else
+                                    "Tick “Enable objects” to load the model.")
 
     # ------------------------------------------------------------------ enable, download
     def _on_enable(self, on: bool) -> None:
@@ -409,50 +386,10 @@ class ObjectsDock(QDockWidget):
                         on_result=done, on_error=failed, on_finished=dialog.close)
 
     # ------------------------------------------------------------------ classes
-    def _fill_classes(self, names) -> None:
-        self.class_list.blockSignals(True)
-        self.class_list.clear()
-        for name in names:
-            item = QListWidgetItem(name, self.class_list)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if name in self._wanted else Qt.CheckState.Unchecked)
-        self.class_list.blockSignals(False)
-        self._filter_classes(self.class_filter.text())
-        self._update_summary()
-
-    def checked_classes(self) -> list[str]:
-        return [self.class_list.item(i).text() for i in range(self.class_list.count())
-                if self.class_list.item(i).checkState() == Qt.CheckState.Checked]
-
     def set_classes(self, names) -> None:
         """Tick exactly `names` (empty: all classes are detected)."""
-        wanted = set(names)
-        self.class_list.blockSignals(True)
-        for i in range(self.class_list.count()):
-            item = self.class_list.item(i)
-            item.setCheckState(Qt.CheckState.Checked if item.text() in wanted else Qt.CheckState.Unchecked)
-        self.class_list.blockSignals(False)
-        self._on_class_toggled(None)
+        self.classes.set_checked(names)
 
-    def _on_class_toggled(self, _item) -> None:
-        self._wanted = set(self.checked_classes())
-        self.settings.setValue("objects/classes", sorted(self._wanted))
-        self._update_summary()
+    def _on_classes(self, wanted: set[str]) -> None:
+        self.settings.setValue("objects/classes", sorted(wanted))
         self._emit()
-
-    def _filter_classes(self, text: str) -> None:
-        needle = text.strip().lower()
-        for i in range(self.class_list.count()):
-            item = self.class_list.item(i)
-            item.setHidden(bool(needle) and needle not in item.text().lower())
-
-    def _update_summary(self) -> None:
-        total = self.class_list.count()
-        picked = self.checked_classes() if total else sorted(self._wanted)
-        if not picked:
-            text = f"All {total} classes" if total else "All classes"
-        else:
-            shown = ", ".join(picked[:4]) + (f" and {len(picked) - 4} more" if len(picked) > 4 else "")
-            text = f"Only {shown}" + (f" ({len(picked)} of {total})" if total else "")
-        self.class_summary.setText(text)
-        self.clear_classes.setEnabled(bool(picked))
