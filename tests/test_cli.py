@@ -91,3 +91,20 @@ def test_screenshot_offscreen(tmp_path, bus_jpg, platform_env):
         assert im.size == (1280, 800)
         colours = im.convert("RGB").getcolors(maxcolors=1_000_000)
     assert colours is None or len(colours) > 1000, "a real picture, not a blank window"
+
+
+def test_screenshot_says_so_when_the_image_or_pipeline_fails(tmp_path):
+    """The screenshot is still saved (it shows the error), but the exit status is 1."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    bad_image = tmp_path / "broken.png"
+    bad_image.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    bad_pipeline = tmp_path / "p.json"
+    bad_pipeline.write_text('{"version": 1, "steps": [{"op": "no_such_op"}]}')
+    out = tmp_path / "shot.png"
+    r = subprocess.run([sys.executable, "-m", "vision_studio", "--screenshot", str(out), "--pipeline",
+                        str(bad_pipeline), str(bad_image)], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 1
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert any("broken.png" in line for line in errors), r.stderr
+    assert any("no_such_op" in line for line in errors), r.stderr
+    assert "Traceback" not in r.stderr and out.is_file()

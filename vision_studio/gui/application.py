@@ -48,26 +48,42 @@ def run_gui(paths: list[str], screenshot: str | None = None, pipeline: str | Non
 
     window = MainWindow(QSettings())
     window.show()
+    problems: list[str] = []  # --screenshot exits 1 when anything it was asked to show failed
     if pipeline:
-        window.pipeline_dock.load_file(Path(pipeline))
+        error = window.pipeline_dock.load_file(Path(pipeline))
+        if error:
+            problems.append(error)
     if paths:
         QTimer.singleShot(0, lambda: window.open_paths(paths))
     if screenshot:
-        _arm_screenshot(app, window, Path(screenshot), expect_jobs=bool(paths))
+        window.browser.sig_failed.connect(lambda _path, message: problems.append(message))
+        _arm_screenshot(app, window, Path(screenshot), expect_jobs=bool(paths), problems=problems)
     code = app.exec()
     return code if code else getattr(app, "_vs_exit_code", 0)
 
 
-def _arm_screenshot(app, window, out: Path, expect_jobs: bool) -> None:
-    """Save a PNG of the whole window once everything has loaded, then quit."""
+def _busy(window) -> bool:
+    return window.jobs.busy or window.pipeline.model_jobs.busy
+
+
+def _arm_screenshot(app, window, out: Path, expect_jobs: bool, problems: list[str]) -> None:
+    """Save a PNG of the whole window once everything has loaded, then quit.
+
+    Exit status 1 (after saving what the window shows) when the image or pipeline could
+    not be loaded, a job failed, or the jobs were still running at the timeout."""
     from vision_studio.core.export import ExportError, atomic_write
 
     state = {"done": False}
+    window.jobs.sig_error.connect(lambda name, exc: problems.append(f"{name} failed: {exc}"))
+    window.pipeline.sig_failed.connect(problems.append)
 
-    def take():
+    def take(timed_out: bool = False):
         if state["done"]:
             return
         state["done"] = True
+        if timed_out and _busy(window):
+            running = ", ".join(window.jobs.running_names() + window.pipeline.model_jobs.running_names())
+            problems.append(f"still running after {SCREENSHOT_TIMEOUT_MS // 1000} s: {running}")
         try:
             with atomic_write(out) as fh:
                 from PySide6.QtCore import QBuffer, QByteArray, QIODevice
@@ -80,16 +96,19 @@ def _arm_screenshot(app, window, out: Path, expect_jobs: bool) -> None:
                 fh.write(bytes(data))
             print(f"screenshot saved: {out}")
         except ExportError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            problems.append(str(exc))
+        for problem in dict.fromkeys(problems):  # each once, in order
+            print(f"error: {problem}", file=sys.stderr)
+        if problems:
             app._vs_exit_code = 1
         window.close()
         app.quit()
 
     def settle():
-        QTimer.singleShot(SETTLE_MS, lambda: None if window.jobs.busy else take())
+        QTimer.singleShot(SETTLE_MS, lambda: None if _busy(window) else take())
 
     window.sig_idle.connect(settle)
-    window.browser.sig_failed.connect(lambda *_: QTimer.singleShot(0, lambda: None if window.jobs.busy else settle()))
+    window.browser.sig_failed.connect(lambda *_: QTimer.singleShot(0, lambda: None if _busy(window) else settle()))
     if not expect_jobs:
         settle()
-    QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, take)
+    QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: take(timed_out=True))

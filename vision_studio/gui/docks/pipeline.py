@@ -137,14 +137,16 @@ class PipelineDock(QDockWidget):
         if path:
             self.load_file(Path(path))
 
-    def load_file(self, path: Path) -> None:
+    def load_file(self, path: Path) -> str | None:
+        """Load a pipeline file; returns the one-line error, or None when it loaded."""
         try:
             pipeline = pipeline_io.load(path)
         except PipelineError as exc:
             self.sig_message.emit(str(exc))
-            return
+            return str(exc)
         self.controller.replace_all(pipeline, f"Load {path.name}")
         self.sig_message.emit(f"Loaded pipeline {path.name} ({len(pipeline.steps)} steps)")
+        return None
 
     def save_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save pipeline", "pipeline.json", "Pipeline (*.json)")
