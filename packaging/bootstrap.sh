@@ -72,7 +72,7 @@ if need_system_packages; then
     say "installing system packages: ${missing[*]}"
     $sudo apt-get update -qq
     resolve_names
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${resolved[@]}" >/dev/null
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${resolved[@]}" >/dev/null
 elif ! command -v dpkg-query >/dev/null 2>&1; then
     say "not a Debian/Ubuntu system: make sure Qt's xcb libraries (xcb-cursor, xkbcommon-x11) are installed"
 fi
@@ -86,14 +86,21 @@ vpy="$venv/bin/python"
 extras="all"
 [ "$mode" = test ] && extras="all,test"
 stamp="$venv/.vision-studio-installed"
-want="$extras $(cat "$repo/pyproject.toml" "$repo/packaging/bootstrap.sh" "$repo/packaging/dlib-shim/pyproject.toml" | sha256sum | cut -c1-16)"
-if [ ! -f "$stamp" ] || ! grep -qxF -- "$want" "$stamp"; then
+hash="$(cat "$repo/pyproject.toml" "$repo/packaging/bootstrap.sh" "$repo/packaging/dlib-shim/pyproject.toml" | sha256sum | cut -c1-16)"
+# An install with the test tools also serves "run": switching between the two
+# commands must not reinstall anything.
+up_to_date() {
+    [ -f "$stamp" ] || return 1
+    grep -qxF -- "$hash all,test" "$stamp" && return 0
+    [ "$extras" = all ] && grep -qxF -- "$hash all" "$stamp"
+}
+if ! up_to_date; then
     say "installing Python packages (first time: a few minutes; torch is large)"
     # The shim goes in the same command, so pip uses it for face_recognition's
     # "dlib" requirement instead of building dlib from source.
     "$vpy" -m pip install --disable-pip-version-check -q \
         "$repo/packaging/dlib-shim" -e "$repo[$extras]" 2> >(grep -v "is ignored: it is neither" >&2)
-    printf '%s\n' "$want" >"$stamp"
+    printf '%s %s\n' "$hash" "$extras" >"$stamp"
 fi
 
 case "$mode" in
