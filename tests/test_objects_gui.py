@@ -138,6 +138,12 @@ def test_openvino_folder_and_yaml_models_of_every_task(qtbot, window, bus_jpg):
         assert dock.info_label.text().startswith(f"Task: {task} · {len(info.names)} classes · YAML")
         assert dock.class_list.count() == len(info.names)
     assert dock.model_combo.currentData() == "yolo26n-cls.yaml"
+    dock.choose_model(str(ONNX))
+    _wait_info(qtbot, dock)
+    recent = [dock.model_combo.itemData(i) for i in range(dock.model_combo.count())]
+    assert recent[:3] == [DEFAULT_MODEL, str(ONNX.resolve()), str(OPENVINO.resolve())]  # newest first
+    dock.model_combo.activated.emit(2)  # the user picks the OpenVINO entry again
+    assert dock.model == str(OPENVINO.resolve()) and _wait_info(qtbot, dock).format == "openvino"
 
     dock.choose_model("yolo26n-seg.yaml")  # a segment model runs through the window's model thread
     _wait_info(qtbot, dock)
@@ -222,9 +228,11 @@ def test_trust_warning_once_per_outside_pt(qtbot, window, random_pt, tmp_path):
 
 
 class _SlowHandler(http.server.BaseHTTPRequestHandler):
-    """2 MB in 16 kB pieces, 40 ms apart (about 5 s): slow enough to cancel half-way."""
+    """2 MB in 16 kB pieces, 40 ms apart (about 5 s): slow enough to cancel half-way.
+    With `cut` set, the connection closes after that many bytes (a broken transfer)."""
 
     size = 2_000_000
+    cut: int | None = None
 
     def do_GET(self):
         self.send_response(200)
@@ -232,7 +240,9 @@ class _SlowHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/octet-stream")
         self.end_headers()
         try:
-            for _ in range(0, self.size, 16_384):
+            for sent in range(0, self.size, 16_384):
+                if self.cut is not None and sent >= self.cut:
+                    return
                 self.wfile.write(b"\0" * 16_384)
                 self.wfile.flush()
                 time.sleep(0.04)
@@ -275,6 +285,19 @@ def test_cancelling_the_download_stops_it_and_leaves_no_file(qtbot, window, slow
     assert not dock.enable.isChecked() and window.pipeline.analyzers.objects is None
     assert "cancelled; nothing was kept" in window.statusBar().currentMessage()
     assert "cancelled" in dock.info_label.text()
+
+
+def test_a_broken_transfer_is_a_message_and_leaves_no_file(qtbot, window, slow_server, monkeypatch):
+    monkeypatch.setattr(_SlowHandler, "cut", 200_000)
+    dock = window.objects_dock
+    dock.enable.setChecked(True)
+    box = _wait_box(qtbot, dock)
+    assert box.text().startswith("Could not get the default model: yolo26n.pt: download failed")
+    assert "\n" not in box.text() and "Traceback" not in box.text()
+    assert not dock.downloader.running and not dock.enable.isChecked()
+    folder = _models().models_dir()
+    assert sorted(p.name for p in folder.iterdir()) == []
+    box.close()
 
 
 def test_offline_shows_what_failed_and_how_to_choose_a_local_model(qtbot, window, monkeypatch):
@@ -355,4 +378,4 @@ def test_a_broken_model_file_or_garbled_settings_are_one_line_not_a_crash(qtbot,
     again = ObjectsDock(window.jobs, settings)
     qtbot.addWidget(again)
     assert (again.conf.value(), again.max_det.value(), again.imgsz.value()) == (0.25, 300, 640)
-    assert again.device.currentData() == "auto"
+    assert again.device.currentData() == "auto" and not again.half.isEnabled()  # no GPU known yet

@@ -176,6 +176,7 @@ class ObjectsDock(QDockWidget):
         self.half.setChecked(self._value("half", "false", str).lower() == "true")
         self.detect_on.setCurrentIndex(max(0, self.detect_on.findData(self._value("detect_on", "filtered", str))))
         self._set_devices(("auto", "cpu"))
+        self._update_half()
         for signal in (self.conf.valueChanged, self.iou.valueChanged, self.max_det.valueChanged,
                        self.imgsz.valueChanged, self.device.currentIndexChanged, self.half.toggled):
             signal.connect(self._on_param)
