@@ -193,6 +193,9 @@ def test_devices_half_and_settings_are_remembered(qtbot, window, settings):
     assert again.model == str(ONNX) and not again.enable.isChecked() and again.info is None
     assert (again.conf.value(), again.iou.value(), again.max_det.value(), again.imgsz.value()) == (0.4, 0.5, 50, 320)
     assert again.device.currentData() == "cpu" and again.detect_on_value() == "original"
+    again.imgsz.setValue(500)
+    again.imgsz.editingFinished.emit()
+    assert again.imgsz.value() == 512  # snapped to the multiple of 32 the model needs
     assert again.class_summary.text() == "Only car, person"
     with qtbot.waitSignal(again.sig_detect_on_changed, timeout=120_000):  # sent before its first settings
         again.enable.setChecked(True)

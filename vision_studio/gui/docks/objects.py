@@ -124,6 +124,7 @@ class ObjectsDock(QDockWidget):
         self.imgsz.setSingleStep(32)
         self.imgsz.setSuffix(" px")
         self.imgsz.setToolTip("The model's input size (a multiple of 32); larger finds smaller objects, slower")
+        self.imgsz.editingFinished.connect(lambda: self.imgsz.setValue(self._imgsz()))  # typed 500 -> 512
         self.device = QComboBox(params)
         for key, text in DEVICES:
             self.device.addItem(text, key)
