@@ -41,6 +41,8 @@ Building blocks:
         cluster_faces(samples, threshold=0.5) -> [Cluster "Unknown 1", ...];
         enroll_cluster(gallery, cluster, name)
     anonymize(pixels, detections, mode="blur"|"pixelate", unknown_only=False) -> new array
+    FaceVideoRecognizer(options, matcher, TrackOptions(...)).process(frame) -> [Detection]
+        with track_id: video and webcam frames (detect every N, track, encode new faces; see video)
 """
 from __future__ import annotations
 
@@ -61,6 +63,7 @@ _EXPORTS = {
     "cluster_faces": "clustering", "collect_faces": "clustering", "enroll_cluster": "clustering",
     "anonymize": "anonymization", "is_unknown": "anonymization",
     "analyze_faces": "analyze", "analyze_faces_with_encodings": "analyze", "matcher_for": "analyze",
+    "FaceVideoRecognizer": "video", "TrackOptions": "video", "VideoStats": "video",
 }
 __all__ = sorted(_EXPORTS)
 
