@@ -92,7 +92,8 @@ def video(tmp_path_factory) -> list[np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def matcher() -> Matcher:
+def people() -> dict[str, np.ndarray]:
+    """name -> encoding, each enrolled from one photo not in the video."""
     needs_faces()
     names, encodings = [], []
     train = EX / "knn_examples" / "train"
@@ -102,7 +103,12 @@ def matcher() -> Matcher:
         assert len(faces) == 1, path
         names.append(name)
         encodings.append(encode_faces(pixels, faces)[0])
-    return Matcher(names, np.array(encodings))
+    return dict(zip(names, encodings))
+
+
+@pytest.fixture(scope="module")
+def matcher(people) -> Matcher:
+    return Matcher(list(people), np.array(list(people.values())))
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +183,20 @@ def test_a_named_face_survives_one_unknown_recheck(video, matcher):
     assert [f.identity for f in rec.process(video[4])] == ["Unknown"]  # the second: believed
     rec.matcher = real
     assert [f.identity for f in rec.process(video[5])] == ["Obama"]
+
+
+def test_set_matcher_renames_faces_on_the_next_frame(video, matcher, people):
+    rec = FaceVideoRecognizer(HOG, matcher)
+    first = rec.process(video[HOLD])  # two_people: Obama, Biden
+    assert sorted(f.identity for f in first) == ["Biden", "Obama"]
+    rec.set_matcher(Matcher(["Biden"], [people["Biden"]]))
+    after = rec.process(video[HOLD + 1])
+    assert {f.track_id: f.identity for f in after} == {
+        f.track_id: ("Biden" if f.identity == "Biden" else "Unknown") for f in first}
+    assert all(f.attributes["encoded"] for f in after)
+    rec.set_matcher(None)
+    again = rec.process(video[HOLD + 2])  # detection and tracking only
+    assert [f.track_id for f in again] == [f.track_id for f in after] and all(f.identity is None for f in again)
 
 
 def test_landmarks_on_tracked_frames(video, matcher):

@@ -26,6 +26,7 @@ kept, moved by the flow, for `max_missed` searches, then dropped.
     for frame in frames:                        # RGB arrays (anything prepare_pixels takes)
         faces = rec.process(frame)              # list[Detection], boxes in frame pixels
     rec.stats                                   # frames, searches, faces encoded
+    rec.set_matcher(new_matcher)                # the gallery changed: name every face again
     rec.reset()                                 # a new stream: forget tracks, ids restart at 1
 
 Each Detection: kind "face", identity (None without a matcher), distance,
@@ -175,6 +176,14 @@ class FaceVideoRecognizer:
         self._thumb = None
         self._force_search = True
         self.stats = VideoStats()
+
+    def set_matcher(self, matcher) -> None:
+        """Use another gallery state (someone was enrolled, renamed...): every face is named again
+        at the next frame, the tracks and their ids stay."""
+        self.matcher = None if matcher is None else matcher_for(matcher, self.options)
+        for t in self._tracks:
+            t.match, t.encoded_box, t.unknown_streak = None, None, 0
+        self._force_search = True
 
     # ------------------------------------------------------------------ per frame
 
