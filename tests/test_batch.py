@@ -227,6 +227,8 @@ def test_report_escapes_everything_and_shows_thumbnails(folder, tmp_path):
     assert html.count("data:image/jpeg;base64,") == 2 and "href='a.png'" in html
     rows = list(csv.reader(summary.summary_csv.read_text().splitlines()))
     assert ["class", "<script>alert(1)</script>", "2"] in rows and ["person", "Ada", "2"] in rows
+    again, _ = run(AnalysisPlan(objects=FakeStage()), items, B.BatchOptions(tmp_path / "out", formats=("report",)))
+    assert again.skipped == 2 and again.report.read_text().count("data:image/jpeg;base64,") == 2  # read back
 
 
 def test_two_inputs_that_would_write_the_same_file_are_refused(tmp_path):
@@ -302,7 +304,7 @@ def test_cli_style_file_gives_the_same_image_as_the_core_with_that_style(tmp_pat
     Image.fromarray(img).save(src)
     pipe = tmp_path / "p.json"
     pipe.write_text(json.dumps({"version": 1, "steps": [{"op": "analyze_particles"}]}))
-    style = Style(line_width=4, show_label=False, class_colors=(("particle", (0, 255, 0)),))
+    style = Style(line_width=4, show_label=False, class_colors=(("object", (0, 255, 0)),))
     (tmp_path / "style.json").write_text(json.dumps({"style": style.to_dict()}))
     r = vs("analyze", src, "-o", tmp_path / "out", "--pipeline", pipe, "--style", tmp_path / "style.json")
     assert r.returncode == 0, r.stderr

@@ -315,3 +315,22 @@ def _reason(exc: BaseException) -> str:
         return reason
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
+
+
+def export_image(plan, pixels, path: Path, style: Style = Style(), quality: int = 95) -> Path:
+    """One image, as a batch writes it: the window's File > Export annotated image."""
+    from vision_studio.core.analysis import analyze
+
+    return save_image(path, annotate(analyze(plan, pixels), style), quality=quality)
+
+
+def export_results(plan, pixels, source: Path, path: Path, fmt: str) -> Path:
+    """One image's results in one format (json, csv, coco, yolo, voc): File > Export results."""
+    from vision_studio.core.analysis import analyze
+    from vision_studio.core.export.datasets import write_single
+
+    result = analyze(plan, pixels)
+    h, w = pixels.shape[:2]
+    names = getattr(getattr(plan.objects, "detector", None), "names", None)
+    entry = ImageResults(str(source), w, h, result.detections)
+    return write_single(Path(path), fmt, entry, Path(source).name, dict(names) if names else None)

@@ -283,3 +283,28 @@ def _under(root: Path, relative: PurePosixPath) -> Path:
     except OSError as exc:
         raise ExportError(target.parent, exc.strerror or str(exc)) from None
     return target
+
+
+def write_single(path: Path, fmt: str, entry: ImageResults, name: str,
+                 model_names: dict[int, str] | None = None) -> Path:
+    """One image's results as one file. YOLO also writes classes.txt and data.yaml next to
+    the label file; an existing classes.txt with other classes is an error, never replaced."""
+    classes = class_list([entry], model_names)
+    if fmt == "json":
+        return write_text(path, results_json([entry]))
+    if fmt == "csv":
+        return write_text(path, results_csv([entry]))
+    if fmt == "coco":
+        return write_text(path, coco_json([entry], classes, [name]))
+    if fmt == "voc":
+        return write_text(path, voc_xml(entry, name))
+    if fmt == "yolo":
+        listing = path.with_name("classes.txt")
+        text = "".join(n + "\n" for n in classes)
+        if listing.exists() and listing.read_text(encoding="utf-8", errors="replace") != text:
+            raise ExportError(listing, "exists with other classes; choose another folder")
+        write_text(path, yolo_label_text(entry, classes))
+        write_text(listing, text)
+        write_text(path.with_name("data.yaml"), data_yaml(classes, path.parent))
+        return path
+    raise ValueError(f"unknown results format {fmt!r}")

@@ -97,11 +97,32 @@ def write_aggregates(outdir: Path, items: list[BatchItem], previous: dict, entri
     this_run = [merged[str(i.source)][0] for i in items if str(i.source) in merged]
     summary.classes, summary.people = count(this_run)
     if "report" in formats:
+        _thumbnails_of_skipped(outdir, items, merged, thumbs, options)
         summary.summary_csv = outdir / "summary.csv"
         summary.report = outdir / "report.html"
         attempt("summary.csv", lambda: write_text(summary.summary_csv, summary_csv(summary)))
         rel = {str(i.source): i for i in items}
         attempt("report.html", lambda: write_text(summary.report, report_html(summary, thumbs, rel, options)))
+
+
+def _thumbnails_of_skipped(outdir: Path, items, merged, thumbs: dict, options) -> None:
+    """A resumed run's report shows the images exported earlier too (read back from disk)."""
+    from vision_studio.core.batch import output_suffix
+    from vision_studio.core.image_io import ImageReadError, read_image
+
+    for item in items:
+        src = str(item.source)
+        if len(thumbs) >= MAX_THUMBNAILS:
+            break
+        if src in thumbs or src not in merged:
+            continue
+        path = item.source
+        if options.annotated:
+            path = outdir.joinpath(*item.relative.with_suffix(output_suffix(item.source, options.image_format)).parts)
+        try:
+            thumbs[src] = thumbnail(read_image(path).pixels)
+        except (ImageReadError, OSError, ValueError):
+            continue
 
 
 def count(entries) -> tuple[Counter, Counter]:
