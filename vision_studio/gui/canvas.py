@@ -4,7 +4,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPixmap, QWheelEvent
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QGraphicsPathItem,
     QGraphicsPixmapItem,
@@ -27,6 +36,7 @@ class ImageCanvas(QGraphicsView):
     sig_zoom_changed = Signal(float)  # 1.0 == 100 %
     sig_rect_selected = Signal(object)  # (x, y, w, h) in image pixels, after select_rect()
     sig_overlay_clicked = Signal(int)  # index of the detection whose box was clicked
+    sig_face_menu_requested = Signal(int, QPoint)  # a face box was right-clicked: index, global position
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -51,6 +61,7 @@ class ImageCanvas(QGraphicsView):
         self.setAcceptDrops(False)  # the main window handles drops for the whole window
         self._band_start: QPointF | None = None
         self._boxes: dict[int, QGraphicsRectItem] = {}  # detection index -> its box item
+        self._kinds: dict[int, str] = {}  # detection index -> its kind ("face", "object", ...)
         self._highlighted = -1
         self._press_pos: QPoint | None = None
 
@@ -89,6 +100,7 @@ class ImageCanvas(QGraphicsView):
             self._scene.removeItem(item)
         self._overlay_items.clear()
         self._boxes.clear()
+        self._kinds.clear()
         self._highlighted = -1
 
     def set_results(self, detections: list[Detection], style: Style | None = None) -> None:
@@ -102,6 +114,8 @@ class ImageCanvas(QGraphicsView):
         for index, det in enumerate(detections):
             if det.keypoints is not None and len(det.keypoints):
                 self._add_points(det, style, lw)
+            if det.landmarks and style.show_landmarks:
+                self._add_landmarks(det, style, lw)
             if det.box is None:
                 continue
             r, g, b = color_for(det, style)
@@ -115,6 +129,7 @@ class ImageCanvas(QGraphicsView):
             self._scene.addItem(box)
             self._overlay_items.append(box)
             self._boxes[index] = box
+            self._kinds[index] = det.kind
             text = label_text(det, style)
             if text:
                 label = QGraphicsSimpleTextItem(text)
@@ -144,6 +159,23 @@ class ImageCanvas(QGraphicsView):
         item = QGraphicsPathItem(path)
         pen = QPen(QColor(*color_for(det, style)), max(1, lw // 2))
         item.setPen(pen)
+        item.setZValue(1)
+        self._scene.addItem(item)
+        self._overlay_items.append(item)
+
+    def _add_landmarks(self, det: Detection, style: Style, lw: int) -> None:
+        """Face landmarks as filled dots of radius lw, as annotate.render draws them."""
+        from vision_studio.core.annotate import color_for
+
+        path = QPainterPath()
+        radius = float(max(1, lw))
+        for pts in det.landmarks.values():
+            for x, y in pts:
+                path.addEllipse(QPointF(float(x), float(y)), radius, radius)
+        item = QGraphicsPathItem(path)
+        color = QColor(*color_for(det, style))
+        item.setPen(QPen(Qt.PenStyle.NoPen))
+        item.setBrush(QBrush(color))
         item.setZValue(1)
         self._scene.addItem(item)
         self._overlay_items.append(item)
@@ -287,6 +319,16 @@ class ImageCanvas(QGraphicsView):
         rect = self._scene.sceneRect()
         inside = 0 <= x < rect.width() and 0 <= y < rect.height()
         self.sig_cursor_moved.emit((x, y) if inside else None)
+
+    def contextMenuEvent(self, event) -> None:
+        """Right-click on a face box: whoever listens (the Faces panel) shows its menu."""
+        index = self._box_at(event.pos())
+        if index >= 0 and self._kinds.get(index) == "face":
+            self.sig_overlay_clicked.emit(index)  # select it (Results row, highlight) as a click does
+            self.sig_face_menu_requested.emit(index, event.globalPos())
+            event.accept()
+            return
+        super().contextMenuEvent(event)
 
     def leaveEvent(self, event) -> None:
         super().leaveEvent(event)

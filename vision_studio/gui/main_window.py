@@ -23,6 +23,7 @@ from vision_studio import APP_NAME
 from vision_studio.core.pixels import describe_pixel
 from vision_studio.gui.browser import ImageBrowser
 from vision_studio.gui.canvas import ImageCanvas
+from vision_studio.gui.docks.faces import FacesDock
 from vision_studio.gui.docks.files import FilesDock
 from vision_studio.gui.docks.histogram import HistogramDock
 from vision_studio.gui.docks.info import InfoDock
@@ -45,17 +46,6 @@ if TYPE_CHECKING:  # loaded on first use: the window must appear before numpy & 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1  # bump when dock object names change, so old layouts are ignored
 MAX_RECENT = 10
-
-
-def export_annotated(path: Path, pipeline: Pipeline, pixels: np.ndarray, stages=None, analyzers=None) -> Path:
-    """Worker job: the full-resolution annotated result, written atomically. With analyzers
-    on, it runs in the model thread and uses that thread's loaded models (`stages`)."""
-    from vision_studio.core.analysis import AnalysisPlan, analyze_image
-    from vision_studio.core.export import save_image
-
-    plan = stages.plan(pipeline, analyzers) if stages is not None else AnalysisPlan(pipeline)
-    annotated, _ = analyze_image(plan, pixels)
-    return save_image(path, annotated)
 
 
 def summarize(detections) -> str:
@@ -96,11 +86,13 @@ class MainWindow(QMainWindow):
         self.results_dock = ResultsDock(self)
         self.log_dock = LogDock(self)
         self.objects_dock = ObjectsDock(self.jobs, self.settings, self)
+        self.faces_dock = FacesDock(self.jobs, self.settings, self)
         left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
                                Qt.DockWidgetArea.BottomDockWidgetArea)
         self.addDockWidget(left, self.files_dock)
         self.addDockWidget(right, self.pipeline_dock)
         self.tabifyDockWidget(self.pipeline_dock, self.objects_dock)
+        self.tabifyDockWidget(self.pipeline_dock, self.faces_dock)
         self.pipeline_dock.raise_()
         self.addDockWidget(right, self.info_dock)
         self.tabifyDockWidget(self.info_dock, self.histogram_dock)
@@ -160,6 +152,10 @@ class MainWindow(QMainWindow):
         self.act_export = self._action("&Export Annotated Image…", self.export_dialog,
                                        QKeySequence.StandardKey.Save, SP.SP_DialogSaveButton,
                                        "Save the image with its overlays")
+        self.act_export_results = self._action("Export &Results…", self._export_results_dialog,
+                                               tip="Save the detections as JSON, CSV, COCO, YOLO or VOC")
+        self.act_batch = self._action("&Batch Process Folder…", self._batch_dialog_open, "Ctrl+B",
+                                      tip="Run the pipeline and analyzers over a folder and export everything")
         self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.act_prev = self._action("&Previous Image", lambda: self.browser.step(-1),
                                      ["PgUp", "Left"], SP.SP_ArrowBack, "Previous image")
@@ -196,7 +192,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.act_open, self.act_open_folder])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addSeparator()
-        file_menu.addAction(self.act_export)
+        file_menu.addActions([self.act_export, self.act_export_results, self.act_batch])
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
 
@@ -272,13 +268,16 @@ class MainWindow(QMainWindow):
         self.objects_dock.sig_settings_changed.connect(self.set_object_settings)
         self.objects_dock.sig_detect_on_changed.connect(self.set_detect_on)
         self.objects_dock.sig_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.faces_dock.attach(self.canvas, self.browser, self.pipeline)
+        self.faces_dock.sig_settings_changed.connect(self.set_face_settings)
+        self.faces_dock.sig_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self._rect_param: str | None = None
         self.jobs.sig_busy_changed.connect(self._on_busy)
         app = QApplication.instance()
         app.styleHints().colorSchemeChanged.connect(lambda _: self._apply_appearance())
 
     def docks(self) -> list[QDockWidget]:
-        return [self.files_dock, self.pipeline_dock, self.objects_dock, self.info_dock,
+        return [self.files_dock, self.pipeline_dock, self.objects_dock, self.faces_dock, self.info_dock,
                 self.histogram_dock, self.results_dock, self.log_dock]
 
     # ------------------------------------------------------------------ opening
@@ -429,25 +428,33 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ export
     def export_dialog(self) -> None:
-        image = self.browser.current
-        if image is None:
-            self.statusBar().showMessage("Nothing to export: open an image first", 6000)
-            return
-        suggested = str(image.path.with_name(f"{image.path.stem}.annotated.png"))
-        path, _ = QFileDialog.getSaveFileName(self, "Export annotated image", suggested,
-                                              "PNG (*.png);;JPEG (*.jpg);;WebP (*.webp);;TIFF (*.tif)")
-        if path:
-            self.export_to(Path(path))
+        from vision_studio.gui.export_dialog import run_export_dialog
 
-    def export_to(self, path: Path) -> None:
+        run_export_dialog(self)  # style, format and quality with a preview, then export_to
+
+    def _export_results_dialog(self) -> None:
+        from vision_studio.gui.export_dialog import run_results_export
+
+        run_results_export(self)
+
+    def _batch_dialog_open(self) -> None:
+        from vision_studio.gui.export_dialog import run_batch_dialog
+
+        run_batch_dialog(self)
+
+    def export_to(self, path: Path, style=None, quality: int = 95) -> None:
+        from vision_studio.gui.export_dialog import export_image_job
+
         image = self.browser.current
         if image is None:
             return
         # Computed afresh at full resolution (not taken from the screen, which may show a
-        # preview): the file equals what `vision-studio analyze` writes.
+        # preview): the file equals what `vision-studio analyze --style` writes.
+        from vision_studio.core.annotate import Style
+
         runner, stages = self.pipeline.analysis_runner()
-        runner.start(export_annotated, path, self.pipeline.pipeline, image.pixels, stages, self.pipeline.analyzers,
-                     name=f"Exporting {path.name}",
+        runner.start(export_image_job, path, self.pipeline.pipeline, image.pixels, stages, self.pipeline.analyzers,
+                     style or Style(), quality, name=f"Exporting {path.name}",
                      on_result=lambda p: self.statusBar().showMessage(f"Saved {p}", 8000),
                      on_error=lambda exc: self._on_export_error(path, exc))
 
