@@ -6,7 +6,6 @@ Videos are generated here with cv2.VideoWriter from the test photos and go throu
 the same Capture/CvReader code a webcam uses."""
 from __future__ import annotations
 
-import socket
 import sys
 import threading
 import time
@@ -14,8 +13,8 @@ import time
 import cv2
 import numpy as np
 import pytest
+from live_helpers import MjpegServer, SilentServer, make_video
 
-from vision_studio.core.image_io import read_image
 from vision_studio.core.sources import (
     Capture,
     SourceError,
@@ -25,17 +24,6 @@ from vision_studio.core.sources import (
     parse_source,
 )
 from vision_studio.core.sources import spec as spec_mod
-
-
-def make_video(path, images, n=60, fps=30.0, size=(320, 240), codec="mp4v"):
-    """n frames: the first half shows images[0], the second half images[1]."""
-    frames = [cv2.resize(read_image(p).pixels, size) for p in images]
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, size)
-    assert w.isOpened()
-    for i in range(n):
-        w.write(cv2.cvtColor(frames[i * len(frames) // n], cv2.COLOR_RGB2BGR))
-    w.release()
-    return frames
 
 
 @pytest.fixture
@@ -279,42 +267,17 @@ def test_open_backstop_when_the_backend_ignores_its_timeout():
     assert cap.stop()
 
 
-@pytest.fixture
-def silent_server():
-    """A TCP server on loopback that accepts connections and never sends a byte."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    conns, stop = [], threading.Event()
-
-    def accept():
-        srv.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                conns.append(srv.accept()[0])
-            except OSError:
-                pass
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    yield srv.getsockname()[1], conns
-    stop.set()
-    t.join()
-    for c in conns:
-        c.close()
-    srv.close()
-
-
 @pytest.mark.parametrize("scheme", ["http", "rtsp"])
-def test_stream_that_accepts_and_never_sends_gives_up_within_5s(silent_server, scheme):
-    port, conns = silent_server
-    cap = Capture(parse_source(f"{scheme}://127.0.0.1:{port}/live")).start()
-    t0 = time.monotonic()
-    assert cap.wait_frame(-1, 8) is None
-    elapsed = time.monotonic() - t0
-    st = cap.stats()
-    assert cap.stop(6)
-    assert conns, "the client never connected"
+def test_stream_that_accepts_and_never_sends_gives_up_within_5s(scheme):
+    with SilentServer() as server:
+        port, conns = server.port, server.conns
+        cap = Capture(parse_source(f"{scheme}://127.0.0.1:{port}/live")).start()
+        t0 = time.monotonic()
+        assert cap.wait_frame(-1, 8) is None
+        elapsed = time.monotonic() - t0
+        st = cap.stats()
+        assert cap.stop(6)
+        assert conns, "the client never connected"
     assert st.state == "failed" and elapsed < 5.2, (elapsed, st)
     assert st.message.startswith(f"{scheme}://127.0.0.1:{port}/live: no video within")
 
@@ -344,3 +307,27 @@ def test_writer_is_atomic_and_readable(tmp_path, clip):
     with pytest.raises(SourceError, match="no frames to write"):
         VideoWriter(tmp_path / "empty.mp4", fps=30).close()
     assert not list(tmp_path.glob("*empty*"))
+
+
+def test_real_mjpeg_stream_plays_drops_and_reconnects():
+    """An HTTP MJPEG stream (as IP cameras serve) that hangs up every 30 frames, then is down
+    for a while: the capture reconnects each time and resumes."""
+    with MjpegServer(fps=30, per_connection=30) as server:
+        cap = Capture(parse_source(server.url), backoff=(0.3,)).start()
+        try:
+            first = cap.wait_frame(-1, 5)
+            assert first is not None and first.pixels.shape == (240, 320, 3)
+            assert first.pixels[120, 0, 1] > 150 and first.pixels[120, 319, 1] < 60  # the green bar's start
+            server.down.set()
+            deadline = time.monotonic() + 5
+            while cap.stats().state != "reconnecting" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert cap.stats().state == "reconnecting" and "Reconnecting" in cap.stats().message
+            seq = cap.latest().seq
+            server.down.clear()
+            resumed = cap.wait_frame(seq, 8)
+            st = cap.stats()
+            assert resumed is not None and st.state == "playing" and st.reconnects >= 1
+            assert server.connections >= 2 and 15 < st.source_fps < 40
+        finally:
+            assert cap.stop()

@@ -58,6 +58,9 @@ def register(sub):
     o.add_argument("--classes", metavar="NAMES", help="comma-separated class names or ids to keep, e.g. person,car")
     o.add_argument("--imgsz", type=int, default=640, help="model input size (default 640)")
     o.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:0 or mps (default auto)")
+    from vision_studio.cli import analyze_video  # videos, streams, cameras: their own options
+
+    analyze_video.add_arguments(p)
     p.set_defaults(func=cmd_analyze)
     return p
 
@@ -128,6 +131,10 @@ def load_style(path: str) -> Style:
 def cmd_analyze(args) -> int:
     if not (args.pipeline or args.faces or args.objects):
         return usage_error("nothing to do: give --pipeline FILE, --faces and/or --objects")
+    from vision_studio.cli.analyze_video import cmd_analyze_video, is_video_job
+
+    if is_video_job(args.inputs):
+        return cmd_analyze_video(args)
     if args.unknown_only and not args.anonymize:
         return usage_error("--unknown-only needs --anonymize blur|pixelate")
     if args.format and "." + args.format.lower().lstrip(".") not in FORMATS:

@@ -33,5 +33,18 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-__all__ = ["CameraInfo", "SourceError", "SourceSpec", "is_live_input", "is_video_path", "list_cameras",
-           "parse_source", *_LAZY]
+__all__ = [
+    "CameraInfo",
+    "Capture",
+    "CaptureStats",
+    "Frame",
+    "SourceError",
+    "SourceInfo",
+    "SourceSpec",
+    "VideoWriter",
+    "is_live_input",
+    "is_video_path",
+    "list_cameras",
+    "open_reader",
+    "parse_source",
+]

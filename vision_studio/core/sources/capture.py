@@ -23,8 +23,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -181,7 +181,7 @@ class Capture:
                     return
                 attempt += 1
                 continue
-            except Exception as exc:  # a backend error we did not foresee: still one line, never a traceback
+            except Exception as exc:  # noqa: BLE001 - an unforeseen backend error: one line, not a dead thread
                 self._finish("failed", f"{self.spec.label}: {type(exc).__name__}: {exc}")
                 return
             if self._stop.is_set():  # stopped, or the open took longer than open_timeout

@@ -103,7 +103,7 @@ class VideoWriter:
             self._tmp.unlink()
         self.closed = True
 
-    def __enter__(self) -> VideoWriter:
+    def __enter__(self) -> VideoWriter:  # noqa: PYI034 - not subclassed
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
