@@ -51,7 +51,7 @@ class BatchOptions:
     prefetch: int = 4
     style: Style = field(default_factory=Style)
     class_names: dict[int, str] | None = None  # the model's names: YOLO/COCO ids follow them
-    link_images: bool = True  # YOLO: images/ as hard links (or copies) of the inputs
+    link_images: bool = True  # YOLO: copy the inputs into yolo/images/ (a trainable dataset)
 
 
 @dataclass(frozen=True)

@@ -193,7 +193,7 @@ def data_yaml(names: Sequence[str], root: Path) -> str:
 def write_yolo(folder: Path, entries: Sequence[ImageResults], names: Sequence[str],
                file_names: Sequence[str], sources: Sequence[Path] | None = None) -> None:
     """folder/data.yaml, classes.txt, labels/<name>.txt and, when `sources` are given,
-    images/<name> (a hard link when possible, else a copy) so ultralytics can train on it."""
+    images/<name> (a copy of the input) so ultralytics can train on it as it is."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -204,18 +204,20 @@ def write_yolo(folder: Path, entries: Sequence[ImageResults], names: Sequence[st
         label = _under(folder / "labels", PurePosixPath(name).with_suffix(".txt"))
         write_text(label, yolo_label_text(entry, names))
         if sources is not None and sources[i] is not None:
-            _link_or_copy(Path(sources[i]), _under(folder / "images", PurePosixPath(name)))
+            _copy(Path(sources[i]), _under(folder / "images", PurePosixPath(name)))
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _copy(source: Path, target: Path) -> None:
+    """A copy, not a hard link: a tool editing the dataset image in place must never
+    change the user's original."""
     if target.exists():
         return
     try:
-        os.link(source, target)
-    except OSError:
         with atomic_write(target) as fh, open(source, "rb") as src:
             while chunk := src.read(1 << 20):
                 fh.write(chunk)
+    except OSError as exc:  # the source went away or cannot be read
+        raise ExportError(source, exc.strerror or str(exc)) from None
 
 
 # ----------------------------------------------------------------------------- Pascal VOC
