@@ -1,0 +1,183 @@
+"""The export dialog (style, format, live preview), File > Export Results and the batch dialog,
+driven in the real window: files compared with what the core and the CLI write."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vision_studio.core.analysis import AnalysisPlan
+from vision_studio.core.annotate import Style
+from vision_studio.core.batch import export_image
+from vision_studio.core.image_io import read_image
+from vision_studio.core.pipeline import Pipeline, Step
+from vision_studio.core.results import Detection
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTICLES = Pipeline((Step("analyze_particles", {}),))
+
+
+@pytest.fixture
+def blobs(tmp_path):
+    """Images with white squares: analyze_particles finds them (real detections, no model)."""
+    d = tmp_path / "blobs"
+    (d / "sub").mkdir(parents=True)
+    for i, rel in enumerate(["a.png", "b.png", "sub/c.png"]):
+        img = np.zeros((80 + i * 10, 120, 3), np.uint8)
+        img[10:30, 10:40] = 255
+        img[45:70, 60 + i * 5:100] = 255
+        Image.fromarray(img).save(d / rel)
+    (d / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nno")
+    return d
+
+
+def open_with_pipeline(qtbot, window, path, pipeline=PARTICLES):
+    with qtbot.waitSignal(window.browser.sig_loaded, timeout=10000):
+        window.open_paths([path])
+    with qtbot.waitSignal(window.pipeline.sig_rendered, timeout=10000, check_params_cb=lambda r: r.full):
+        window.pipeline.replace_all(pipeline, "test")
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=10000)
+
+
+def make_dialog(qtbot, window, settings, dets=None):
+    from vision_studio.gui.export_dialog import ExportDialog
+
+    image = np.full((60, 90, 3), 40, np.uint8)
+    dets = dets if dets is not None else [Detection("object", "car", 0.9, (10, 10, 50, 40), class_id=2),
+                                          Detection("face", "face", 0.8, (55, 5, 85, 35), identity="Ada")]
+    dialog = ExportDialog(window.jobs, settings, image, dets, 1.0, Path("/tmp/x.annotated.png"), window)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: getattr(dialog, "preview_rgb", None) is not None, timeout=10000)
+    return dialog
+
+
+def test_preview_follows_the_style_and_the_style_is_remembered(qtbot, window, settings):
+    from vision_studio.core.annotate import render
+    from vision_studio.gui.export_dialog import load_style
+
+    dialog = make_dialog(qtbot, window, settings)
+    assert np.array_equal(dialog.preview_rgb, render(dialog._image, dialog._detections, Style()))
+    before = dialog.preview_rgb
+    dialog.width_spin.setValue(6)
+    dialog.show_conf.setChecked(False)
+    dialog.set_class_color("car", (0, 255, 0))
+    qtbot.waitUntil(lambda: dialog.preview_rgb is not before, timeout=10000)
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=10000)
+    style = dialog.style()
+    assert style.line_width == 6 and not style.show_confidence and style.class_colors == (("car", (0, 255, 0)),)
+    assert np.array_equal(dialog.preview_rgb, render(dialog._image, dialog._detections, style))
+    assert tuple(dialog.preview_rgb[25, 10]) == (0, 255, 0)  # the car's box edge in its own colour
+    dialog.format_combo.setCurrentIndex(dialog.format_combo.findData(".jpg"))
+    assert dialog.quality_spin.isEnabled() and dialog.target_path().suffix == ".jpg"
+    dialog.format_combo.setCurrentIndex(dialog.format_combo.findData(".png"))
+    assert not dialog.quality_spin.isEnabled()
+    dialog.accept()
+    assert load_style(settings) == style and settings.value("export/format") == ".png"
+
+
+def test_window_export_equals_the_core_and_the_cli_for_the_same_style(qtbot, window, blobs, tmp_path):
+    open_with_pipeline(qtbot, window, blobs / "a.png")
+    style = Style(line_width=3, show_label=False, mask_opacity=0.0, class_colors=(("object", (255, 0, 255)),))
+    out = tmp_path / "gui.jpg"
+    window.export_to(out, style, 80)
+    qtbot.waitUntil(lambda: out.exists() and not window.jobs.busy, timeout=10000)
+    expected = tmp_path / "core.jpg"
+    export_image(AnalysisPlan(PARTICLES), read_image(blobs / "a.png").pixels, expected, style, 80)
+    assert out.read_bytes() == expected.read_bytes()
+
+    (tmp_path / "style.json").write_text(json.dumps(style.to_dict()))
+    (tmp_path / "pipe.json").write_text(json.dumps({"version": 1, "steps": [{"op": "analyze_particles"}]}))
+    r = subprocess.run([sys.executable, "-m", "vision_studio", "analyze", blobs / "a.png", "-o", tmp_path / "cli",
+                        "--pipeline", tmp_path / "pipe.json", "--style", tmp_path / "style.json",
+                        "--format", "jpg", "--quality", "80"],
+                       capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "cli" / "a.jpg").read_bytes() == out.read_bytes()
+
+
+@pytest.mark.parametrize("fmt, name", [("coco", "r.json"), ("csv", "r.csv"), ("voc", "r.xml"), ("yolo", "r.txt")])
+def test_export_results_of_the_current_image(qtbot, window, blobs, tmp_path, fmt, name):
+    from vision_studio.gui.export_dialog import start_results_export
+
+    open_with_pipeline(qtbot, window, blobs / "a.png")
+    path = tmp_path / name
+    start_results_export(window, path, fmt)
+    qtbot.waitUntil(lambda: path.exists() and not window.jobs.busy, timeout=10000)
+    text = path.read_text()
+    if fmt == "coco":
+        doc = json.loads(text)
+        assert sorted(a["bbox"] for a in doc["annotations"]) == [[10, 10, 30, 20], [60, 45, 40, 25]]
+    elif fmt == "csv":
+        assert len(text.splitlines()) == 3 and "attr_area" in text.splitlines()[0]
+    elif fmt == "voc":
+        assert text.count("<object>") == 2 and "<xmin>10</xmin>" in text
+    else:
+        assert len(text.splitlines()) == 2 and (tmp_path / "classes.txt").read_text() == "object\n"
+        assert (tmp_path / "data.yaml").exists()
+    assert "Saved" in window.statusBar().currentMessage()
+
+
+def test_file_menu_has_the_export_and_batch_actions(qtbot, window):
+    file_menu = window.menuBar().actions()[0].menu()
+    texts = [a.text().replace("&", "") for a in file_menu.actions()]
+    assert {"Export Annotated Image…", "Export Results…", "Batch Process Folder…"} <= set(texts)
+    window.act_batch.trigger()
+    assert window._batch_dialog.isVisible()
+    window._batch_dialog.close()
+
+
+def batch_dialog(qtbot, window, blobs, out, pipeline=PARTICLES):
+    from vision_studio.gui.batch_dialog import BatchDialog
+
+    dialog = BatchDialog(window.jobs, window.settings, pipeline, window.pipeline.analyzers, Style(), blobs, window)
+    qtbot.addWidget(dialog)
+    dialog.output_edit.setText(str(out))
+    return dialog
+
+
+def test_batch_dialog_runs_the_folder_lists_errors_and_links_the_report(qtbot, window, blobs, tmp_path):
+    out = tmp_path / "out"
+    dialog = batch_dialog(qtbot, window, blobs, out)
+    dialog.format_boxes["coco"].setChecked(True)
+    dialog.show()
+    dialog.start()
+    assert dialog.running and not dialog.start_button.isEnabled() and dialog.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.summary is not None and not window.jobs.busy, timeout=20000)
+    s = dialog.summary
+    assert (s.processed, s.skipped, len(s.failures)) == (3, 0, 1)
+    assert dialog.progress.value() == dialog.progress.maximum() == 4
+    assert dialog.errors.count() == 1 and dialog.errors.item(0).text().startswith(str(blobs / "broken.png"))
+    assert "report.html" in dialog.result.text() and "6 object" in dialog.result.text()
+    assert (out / "sub" / "c.png").exists() and (out / "report.html").exists() and (out / "coco.json").exists()
+    assert dialog.start_button.isEnabled() and not dialog.running
+
+    dialog.start()  # again: everything already exported is skipped
+    qtbot.waitUntil(lambda: not dialog.running and not window.jobs.busy, timeout=20000)
+    assert (dialog.summary.processed, dialog.summary.skipped) == (0, 3)
+    assert "3 skipped" in dialog.status.text() or "Done" in dialog.status.text()
+
+
+def test_batch_cancel_stops_and_keeps_the_work_done(qtbot, window, blobs, tmp_path):
+    for i in range(30):
+        Image.open(blobs / "a.png").save(blobs / f"copy{i:02}.png")
+    dialog = batch_dialog(qtbot, window, blobs, tmp_path / "out")
+    dialog.start()
+    dialog.cancel()
+    qtbot.waitUntil(lambda: dialog.summary is not None and not window.jobs.busy, timeout=20000)
+    assert dialog.summary.cancelled and dialog.summary.processed < 33
+    assert "Cancelled" in dialog.result.text()
+    entries = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert len(entries) == dialog.summary.processed
+
+
+def test_batch_dialog_refuses_bad_folders(qtbot, window, blobs, tmp_path):
+    dialog = batch_dialog(qtbot, window, blobs, blobs)
+    dialog.start()
+    assert not dialog.running and "must not be the input folder" in dialog.status.text()
+    dialog.input_edit.setText(str(tmp_path / "nope"))
+    dialog.start()
+    assert not dialog.running and "not a folder" in dialog.status.text()
