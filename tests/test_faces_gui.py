@@ -283,3 +283,24 @@ def test_settings_out_and_remembered(qtbot, window, settings, tmp_path):
     assert again.form.anonymize_mode() == "pixelate" and again.form.unknown_only.isChecked()
     assert again.form.landmarks.currentData() == "68"
     assert again.gallery_path() == dock.gallery_path()
+
+
+def test_dialog_paths_add_files_and_export_confirm(qtbot, dock, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+    panel = dock.people_panel
+    photo = str(TRAIN / "obama" / "obama2.jpg")
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([photo], ""))
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("  Barack   Obama ", True))
+    gallery_job(qtbot, dock, panel._add_files_dialog)
+    assert people(dock) == {"Barack Obama": 1}
+    target = tmp_path / "export"
+    target.mkdir()
+    (target / "gallery.json").write_text("{}")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(target))
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Cancel)
+    panel._export_dialog()
+    assert asked and "already holds a gallery export" in asked[0]
+    assert not dock.busy() and (target / "gallery.json").read_text() == "{}"

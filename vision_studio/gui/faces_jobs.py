@@ -223,7 +223,7 @@ def export_gallery(path: str | None, folder: str) -> dict:
     from vision_studio.core.faces import export_gallery as export
 
     with _gallery(path, create=False) as gallery:
-        return export(gallery, folder, overwrite=True)  # the file dialog already asked
+        return export(gallery, folder, overwrite=True)  # the panel asked before replacing an export
 
 
 def import_gallery(path: str | None, folder: str) -> dict:

@@ -227,8 +227,15 @@ class PeoplePanel(QWidget):
 
     def _export_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export the gallery to a folder", str(Path.home()))
-        if folder:
-            self.export_gallery(folder)
+        if not folder:
+            return
+        if (Path(folder) / "gallery.json").exists():
+            answer = QMessageBox.question(
+                self, "Export gallery", f"{folder} already holds a gallery export. Replace it?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.export_gallery(folder)
 
     def _import_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Import a gallery export (folder with gallery.json)",
