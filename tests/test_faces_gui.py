@@ -304,3 +304,37 @@ def test_dialog_paths_add_files_and_export_confirm(qtbot, dock, tmp_path, monkey
     panel._export_dialog()
     assert asked and "already holds a gallery export" in asked[0]
     assert not dock.busy() and (target / "gallery.json").read_text() == "{}"
+
+
+PRELOAD_SCRIPT = """
+import sys
+from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+from vision_studio.gui import faces_jobs
+from vision_studio.gui.workers import JobRunner
+from vision_studio.core.image_io import read_image
+app = QCoreApplication([])
+if sys.argv[2] == "preload":
+    faces_jobs.preload_dlib()
+pixels = read_image(sys.argv[1]).pixels
+def job():
+    from vision_studio.core.faces import FaceOptions, detect_faces, encode_faces
+    return len(encode_faces(pixels, detect_faces(pixels, FaceOptions())))
+runner = JobRunner(serial=True)  # one OS thread for every job, like the window's model thread
+got = []
+for _ in range(3):
+    loop = QEventLoop()
+    runner.start(job, name="faces", on_result=got.append, on_finished=loop.quit)
+    loop.exec()
+print(got)
+"""
+
+
+def test_dlib_imported_by_preload_survives_jobs_on_one_pool_thread(tmp_path):
+    # Imported inside a Qt pool thread instead, dlib's second job on that thread never returns.
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", PRELOAD_SCRIPT, str(EXAMPLES / "two_people.jpg"), "preload"],
+                       check=False, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[2, 2, 2]"
