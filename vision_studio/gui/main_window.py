@@ -31,6 +31,8 @@ from vision_studio.gui.docks.log import LogDock
 from vision_studio.gui.docks.objects import ObjectsDock
 from vision_studio.gui.docks.pipeline import PipelineDock
 from vision_studio.gui.docks.results import ResultsDock
+from vision_studio.gui.docks.sources import SourcesDock
+from vision_studio.gui.live_controller import LiveController
 from vision_studio.gui.pipeline_controller import PipelineController
 from vision_studio.gui.qimage import rgb_to_pixmap
 from vision_studio.gui.theme import MODES, apply_appearance
@@ -87,9 +89,13 @@ class MainWindow(QMainWindow):
         self.log_dock = LogDock(self)
         self.objects_dock = ObjectsDock(self.jobs, self.settings, self)
         self.faces_dock = FacesDock(self.jobs, self.settings, self)
+        self.sources_dock = SourcesDock(self.settings, self)
+        self.live = LiveController(self.canvas, self.pipeline, self)  # cameras, videos, streams
         left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea,
                                Qt.DockWidgetArea.BottomDockWidgetArea)
         self.addDockWidget(left, self.files_dock)
+        self.tabifyDockWidget(self.files_dock, self.sources_dock)
+        self.files_dock.raise_()
         self.addDockWidget(right, self.pipeline_dock)
         self.tabifyDockWidget(self.pipeline_dock, self.objects_dock)
         self.tabifyDockWidget(self.pipeline_dock, self.faces_dock)
@@ -190,6 +196,7 @@ class MainWindow(QMainWindow):
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
         file_menu.addActions([self.act_open, self.act_open_folder])
+        file_menu.addAction("Open &Video, Camera or Stream…", self.show_sources)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addSeparator()
         file_menu.addActions([self.act_export, self.act_export_results, self.act_batch])
@@ -271,14 +278,18 @@ class MainWindow(QMainWindow):
         self.faces_dock.attach(self.canvas, self.browser, self.pipeline)
         self.faces_dock.sig_settings_changed.connect(self.set_face_settings)
         self.faces_dock.sig_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.sources_dock.attach(self.live)
+        self.sources_dock.sig_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.live.sig_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        b.sig_loading.connect(lambda _path: self.live.stop() if self.live.active else None)  # an image replaces it
         self._rect_param: str | None = None
         self.jobs.sig_busy_changed.connect(self._on_busy)
         app = QApplication.instance()
         app.styleHints().colorSchemeChanged.connect(lambda _: self._apply_appearance())
 
     def docks(self) -> list[QDockWidget]:
-        return [self.files_dock, self.pipeline_dock, self.objects_dock, self.faces_dock, self.info_dock,
-                self.histogram_dock, self.results_dock, self.log_dock]
+        return [self.files_dock, self.sources_dock, self.pipeline_dock, self.objects_dock, self.faces_dock,
+                self.info_dock, self.histogram_dock, self.results_dock, self.log_dock]
 
     # ------------------------------------------------------------------ opening
     def open_paths(self, paths) -> None:
@@ -358,6 +369,8 @@ class MainWindow(QMainWindow):
     def _refresh_display(self) -> None:
         from vision_studio.core.ops.spec import to_rgb
 
+        if self.live.active:  # the live view draws its own frames
+            return
         image = self.browser.current
         if image is None:
             return
@@ -557,7 +570,14 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.open_paths(paths)
 
+    def show_sources(self) -> None:
+        self.sources_dock.show()
+        self.sources_dock.raise_()
+        self.sources_dock.url.setFocus()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.live.stop():
+            log.warning("The live source did not stop within its time limit")
         self.save_settings()
         if not (self.jobs.shutdown(5000) and self.pipeline.shutdown(5000)):
             log.warning("Some background jobs did not stop within 5 s")

@@ -112,14 +112,15 @@ class Capture:
                 self._taken = True
             return self._latest
 
-    def wait_frame(self, after: int = -1, timeout: float | None = None) -> Frame | None:
-        """The newest frame with seq > `after`; None on timeout or when the source is done."""
+    def wait_frame(self, after: int = -1, timeout: float | None = None, take: bool = True) -> Frame | None:
+        """The newest frame with seq > `after`; None on timeout or when the source is done.
+        `take=False`: a side consumer (analysis, recorder) that must not hide drops from the display."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while True:
                 self._watch()
                 if self._latest is not None and self._latest.seq > after:
-                    self._taken = True
+                    self._taken = self._taken or take
                     return self._latest
                 if self._state in ("failed", "ended", "stopped"):
                     return None
@@ -212,11 +213,12 @@ class Capture:
         return not self._stop.wait(delay)
 
     def _pump(self, reader) -> None:
+        held = None  # a frame read but not yet due when a pause came: the next step shows it
         while not self._stop.is_set():
             with self._cond:
                 if self._seek is not None and reader.info.seekable:
                     reader.seek(self._seek)
-                    self._seek, self._anchor = None, None
+                    self._seek, self._anchor, held = None, None, None
                     self._steps = max(self._steps, 1 if self._paused else 0)  # show where we landed
                 if self._paused and self._steps <= 0 and not self.spec.live:
                     if self._state not in ("paused", "ended"):
@@ -225,14 +227,15 @@ class Capture:
                     continue
                 stepping = self._steps > 0
                 self._steps = max(0, self._steps - 1)
-            got = reader.read()
+            got, held = (held, None) if held is not None else (reader.read(), None)
             if got is None:
                 self._at_end(reader)
                 continue
-            pixels, ts = got
+            pixels, ts, index = got[0], got[1], got[2] if len(got) > 2 else reader.position
             if self.paced and not self.spec.live and not stepping and not self._wait_until(ts):
-                continue  # a command arrived while waiting: this frame is stale
-            self._publish(Frame(pixels, reader.position, ts, 0, 0.0))
+                held = (pixels, ts, index)  # a command came first: keep it for the step or the resume
+                continue
+            self._publish(Frame(pixels, index, ts, 0, 0.0))
 
     def _wait_until(self, ts: float) -> bool:
         """Sleep until media time `ts` is due; False when a command (seek, pause, speed) came first."""

@@ -1,0 +1,160 @@
+"""Live sources in the window: a generated video plays at its rate with overlays from the
+analysis thread, player controls, snapshot and record, "Reconnecting…" on a real MJPEG
+stream that goes down, bad sources, and every thread stopped on switch and close."""
+from __future__ import annotations
+
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+from conftest import SHARED
+from live_helpers import MjpegServer, SilentServer, make_video
+
+from vision_studio.gui.qimage import qimage_to_rgb
+
+MODEL = SHARED / "models" / "yolov8n_int8.onnx"
+
+
+@pytest.fixture
+def clip(tmp_path, sample_images):
+    path = tmp_path / "street.mp4"
+    frames = make_video(path, [sample_images["bus.jpg"], sample_images["darknet_dog.jpg"]], n=90,
+                        size=(480, 360))
+    return path, frames
+
+
+def shown(window) -> np.ndarray:
+    return qimage_to_rgb(window.canvas._pixmap_item.pixmap().toImage())
+
+
+def capture_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("capture ")]
+
+
+def test_video_plays_at_its_rate_with_player_controls(window, qtbot, clip):
+    path, frames = clip
+    dock, live = window.sources_dock, window.live
+    assert dock.open_source(str(path))
+    qtbot.waitUntil(lambda: window.canvas.has_image(), timeout=5000)
+    qtbot.wait(1500)
+    hud = live.hud_text()
+    shown_fps = live._shown.value()
+    assert shown_fps > 20, hud  # 30 fps source, on a shared 2-core machine
+    assert "analysis off" in hud and "source" in hud and "dropped" in hud
+    assert live.hud.isVisible() and live.hud.text().startswith("source 30")
+    assert dock.seek.maximum() == 89 and 20 < dock.seek.value() < 89
+    dock.play_button.click()  # pause
+    qtbot.waitUntil(lambda: live.capture.stats().state == "paused", timeout=3000)
+    qtbot.wait(100)
+    at = live._frame.index
+    qtbot.wait(300)
+    assert live._frame.index == at
+    dock.next_button.click()
+    qtbot.waitUntil(lambda: live._frame.index == at + 1, timeout=3000)
+    live.seek(80)  # the second photo
+    qtbot.waitUntil(lambda: live._frame.index == 80, timeout=3000)
+    qtbot.wait(50)
+    assert np.abs(shown(window).astype(int) - frames[1].astype(int)).mean() < 8
+    assert np.abs(shown(window).astype(int) - frames[0].astype(int)).mean() > 30
+    dock.speed.setCurrentText("4×")
+    dock.play_button.click()
+    qtbot.waitUntil(lambda: "End of" in dock.state.text(), timeout=3000)
+    assert live.capture.stats().state == "ended" and dock.position.text() == "90 / 90"
+
+
+@pytest.mark.skipif(not MODEL.is_file(), reason="needs ../shared/testdata/models")
+def test_objects_are_tracked_and_drawn_while_the_picture_keeps_its_rate(window, qtbot, clip):
+    from vision_studio.core.analyzers import ObjectSettings
+
+    window.set_object_settings(ObjectSettings(model=str(MODEL)))
+    window.sources_dock.open_source(str(clip[0]))
+    qtbot.waitUntil(lambda: window.live.result is not None and len(window.live.result.detections) >= 3,
+                    timeout=20000)
+    res = window.live.result
+    # The labels fit the frame that was analysed (the clip shows bus.jpg, then darknet_dog.jpg).
+    assert {d.label for d in res.detections} >= ({"bus", "person"} if res.index < 45 else {"dog", "bicycle"})
+    assert all(d.track_id is not None for d in res.detections)
+    qtbot.waitUntil(lambda: len(window.canvas._boxes) >= 3, timeout=3000)
+    window.live.seek(0)  # the 3 s clip may have ended while the model loaded
+    window.live.play()
+    qtbot.wait(1500)
+    assert window.live._shown.value() > 15  # the picture does not wait for the model
+    assert "latency" in window.live.hud_text()
+
+
+def test_snapshot_and_record(window, qtbot, clip, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    window.settings.setValue("sources/output_dir", str(out))
+    dock = window.sources_dock
+    dock.open_source(str(clip[0]))
+    qtbot.waitUntil(lambda: window.live._frame is not None, timeout=5000)
+    snap = dock.snapshot()
+    assert snap is not None and snap.parent == out and snap.name.startswith("street-")
+    qtbot.waitUntil(snap.exists, timeout=5000)
+    img = cv2.imread(str(snap))
+    assert img.shape == (360, 480, 3)
+    dock.record_button.click()
+    qtbot.waitUntil(lambda: dock.rec_label.text().startswith("● REC"), timeout=3000)
+    qtbot.wait(1200)
+    assert list(out.glob(".street-*.part.mp4"))  # being written under a temporary name
+    assert "REC" in window.live.hud.text()
+    dock.record_button.click()
+    qtbot.waitUntil(lambda: dock.rec_label.text() == "", timeout=5000)
+    videos = list(out.glob("street-*.mp4"))
+    assert len(videos) == 1 and not list(out.glob(".*.part.mp4"))
+    cap = cv2.VideoCapture(str(videos[0]))
+    n, fps = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    assert 20 <= n <= 60 and fps == 30
+    assert "Saved" in window.statusBar().currentMessage()
+
+
+def test_stream_that_goes_down_shows_reconnecting_and_resumes(window, qtbot):
+    live = window.live
+    with MjpegServer(fps=25, per_connection=40) as server:
+        window.sources_dock.open_source(server.url)
+        qtbot.waitUntil(lambda: live._frame is not None, timeout=6000)
+        assert window.sources_dock.position.text() == "live"
+        server.down.set()
+        qtbot.waitUntil(lambda: live.banner.isVisible(), timeout=8000)
+        assert live.banner.text().startswith("Reconnecting…")
+        seq = live._frame.seq
+        server.down.clear()
+        qtbot.waitUntil(lambda: live._frame.seq > seq + 5 and not live.banner.isVisible(), timeout=15000)
+        window.sources_dock.stop_button.click()
+    assert not live.active and not capture_threads()
+
+
+def test_bad_sources_say_why(window, qtbot, tmp_path):
+    dock = window.sources_dock
+    assert not dock.open_source(str(tmp_path / "missing.mp4"))
+    assert "missing.mp4: no such file" in dock.state.text()
+    with SilentServer() as server:
+        t0 = time.monotonic()
+        dock.open_source(f"rtsp://127.0.0.1:{server.port}/cam")
+        qtbot.waitUntil(lambda: window.live.banner.isVisible(), timeout=7000)
+        assert time.monotonic() - t0 < 5.5
+        assert "no video within" in window.live.banner.text()
+        window.live.stop()
+
+
+def test_switching_sources_and_closing_stop_every_thread(window, qtbot, clip, tmp_path, bus_jpg):
+    other = tmp_path / "other.avi"
+    make_video(other, [bus_jpg], n=30, codec="MJPG")
+    window.sources_dock.open_source(str(clip[0]))
+    qtbot.waitUntil(lambda: window.live._frame is not None, timeout=5000)
+    first = window.live.capture
+    window.sources_dock.open_source(str(other))
+    assert not first.running and len(capture_threads()) == 1
+    qtbot.waitUntil(lambda: window.live._frame is not None, timeout=5000)
+    window.open_paths([bus_jpg])  # an image replaces the live view
+    qtbot.waitUntil(lambda: not window.live.active, timeout=5000)
+    assert not capture_threads()
+    qtbot.waitUntil(lambda: shown(window).shape == (1080, 810, 3), timeout=5000)
+    window.sources_dock.open_source(str(clip[0]))
+    qtbot.waitUntil(lambda: window.live._frame is not None, timeout=5000)
+    window.close()
+    assert not window.live.active and not capture_threads()
