@@ -8,12 +8,21 @@ ships pkg_resources. So we import face_recognition_models ourselves first, with
 a tiny stand-in for that single function (importlib.resources does the same
 job), and only then face_recognition. The stand-in is removed right after, so
 no other package ever sees a fake pkg_resources.
+
+The import itself runs in a short-lived thread of its own. dlib's bindings
+(pybind11) remember the Python thread state of the thread that first imports
+them; a Qt pool thread gets a fresh thread state for every job, so the next job
+on that OS thread that enters dlib would wait for the GIL forever (seen: two
+face jobs on the window's model thread). A thread that ends right after the
+import leaves nothing stale behind. Everything that needs dlib imports it
+through `import_dlib` / `import_face_recognition`.
 """
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import sys
+import threading
 import types
 from importlib import resources
 
@@ -26,14 +35,49 @@ def _resource_filename(package: str, resource: str) -> str:
     return str(resources.files(package).joinpath(resource))
 
 
-def import_face_recognition():
-    if "face_recognition" in sys.modules:
-        return sys.modules["face_recognition"]
-    for name in ("dlib", "face_recognition_models", "face_recognition"):
+def _in_own_thread(load):
+    """Run `load()` in a fresh thread that ends right after (see the module docstring)."""
+    out: list = []
+
+    def run():
+        try:
+            out.append((True, load()))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            out.append((False, exc))
+
+    thread = threading.Thread(target=run, name="import dlib", daemon=True)
+    thread.start()
+    thread.join()
+    ok, value = out[0]
+    if not ok:
+        raise value
+    return value
+
+
+def _need(*names: str) -> None:
+    for name in names:
         if importlib.util.find_spec(name) is None:
             raise MissingDependency(
                 f"{name} is not installed; run packaging/bootstrap.sh setup "
                 "(or pip install ./packaging/dlib-shim 'vision-studio[faces]')")
+
+
+def import_dlib():
+    if "dlib" in sys.modules:
+        return sys.modules["dlib"]
+    _need("dlib")
+    return _in_own_thread(lambda: importlib.import_module("dlib"))
+
+
+def import_face_recognition():
+    if "face_recognition" in sys.modules:
+        return sys.modules["face_recognition"]
+    _need("dlib", "face_recognition_models", "face_recognition")
+    import_dlib()
+    return _in_own_thread(_import_face_recognition)
+
+
+def _import_face_recognition():
     if "face_recognition_models" not in sys.modules:
         absent = object()
         saved = sys.modules.get("pkg_resources", absent)

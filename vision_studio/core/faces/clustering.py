@@ -55,8 +55,9 @@ def cluster_encodings(encodings, threshold: float = DEFAULT_THRESHOLD) -> list[i
         raise ValueError(f"threshold must be between 0 and 2, got {threshold!r}")
     if len(matrix) == 1:
         return [0]
-    import dlib
+    from vision_studio.core.thirdparty import import_dlib
 
+    dlib = import_dlib()
     raw = dlib.chinese_whispers_clustering([dlib.vector(row.tolist()) for row in matrix], float(threshold))
     sizes: dict[int, int] = {}
     first: dict[int, int] = {}

@@ -114,9 +114,11 @@ class FaceOptions:
 
 def default_detector() -> str:
     """"cnn" when dlib was compiled with CUDA, else "hog" (CNN on a CPU: ~27 s per 720p frame)."""
+    from vision_studio.core.thirdparty import MissingDependency, import_dlib
+
     try:
-        import dlib
-    except ImportError:
+        dlib = import_dlib()
+    except (MissingDependency, ImportError):
         return "hog"
     return "cnn" if getattr(dlib, "DLIB_USE_CUDA", False) else "hog"
 
@@ -197,7 +199,8 @@ def _detect_hog(img: np.ndarray, upsample: int):
     fr = face_recognition_module()
     detector = getattr(fr.api, "face_detector", None)
     if detector is None:  # pragma: no cover - other face_recognition versions
-        import dlib
+        import dlib  # already imported (safely) by face_recognition_module
+
         detector = dlib.get_frontal_face_detector()
     rects, scores, _ = detector.run(img, upsample, 0.0)
     h, w = img.shape[:2]
