@@ -181,3 +181,27 @@ def test_batch_dialog_refuses_bad_folders(qtbot, window, blobs, tmp_path):
     dialog.input_edit.setText(str(tmp_path / "nope"))
     dialog.start()
     assert not dialog.running and "not a folder" in dialog.status.text()
+
+
+MODEL = ROOT.parent / "shared" / "testdata" / "models" / "yolov8n_int8.onnx"
+
+
+@pytest.mark.skipif(not MODEL.exists(), reason="needs ../shared/testdata/models/yolov8n_int8.onnx")
+def test_batch_with_objects_loads_its_own_model_and_keeps_the_model_ids(qtbot, window, bus_jpg, tmp_path):
+    from vision_studio.core.analyzers import AnalyzerSettings, ObjectSettings
+    from vision_studio.gui.batch_dialog import BatchDialog
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "bus.jpg").write_bytes(bus_jpg.read_bytes())
+    analyzers = AnalyzerSettings(objects=ObjectSettings(model=str(MODEL)))
+    dialog = BatchDialog(window.jobs, window.settings, Pipeline(), analyzers, Style(), src, window)
+    qtbot.addWidget(dialog)
+    dialog.output_edit.setText(str(tmp_path / "out"))
+    dialog.format_boxes["yolo"].setChecked(True)
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.summary is not None and not window.jobs.busy, timeout=120000)
+    assert dialog.summary.ok and dialog.summary.classes["bus"] == 1 and dialog.summary.classes["person"] >= 4
+    classes = (tmp_path / "out" / "yolo" / "classes.txt").read_text().splitlines()
+    assert len(classes) == 80 and classes[5] == "bus"  # the model's own ids
+    assert any(label.text() == "objects" for label in dialog.findChildren(type(dialog.status)))  # "Runs: objects"
