@@ -101,7 +101,7 @@ def test_window_export_equals_the_core_and_the_cli_for_the_same_style(qtbot, win
 
 @pytest.mark.parametrize("fmt, name", [("coco", "r.json"), ("csv", "r.csv"), ("voc", "r.xml"), ("yolo", "r.txt")])
 def test_export_results_of_the_current_image(qtbot, window, blobs, tmp_path, fmt, name):
-    from vision_studio.gui.export_dialog import start_results_export
+    from vision_studio.gui.export_actions import start_results_export
 
     open_with_pipeline(qtbot, window, blobs / "a.png")
     path = tmp_path / name

@@ -290,11 +290,6 @@ class ExportDialog(QDialog):
 
 
 # ---------------------------------------------------------------------- what the window's actions call
-RESULT_FILTERS = (("JSON results (*.json)", "json", ".json"), ("CSV, one row per detection (*.csv)", "csv", ".csv"),
-                  ("COCO JSON (*.json)", "coco", ".json"), ("YOLO label + classes.txt, data.yaml (*.txt)", "yolo", ".txt"),
-                  ("Pascal VOC XML (*.xml)", "voc", ".xml"))
-
-
 def export_image_job(path: Path, pipeline, pixels, stages, analyzers, style: Style, quality: int) -> Path:
     """Worker job (no Qt; the model thread when analyzers are on): as the CLI writes it."""
     from vision_studio.core.analysis import AnalysisPlan
@@ -302,14 +297,6 @@ def export_image_job(path: Path, pipeline, pixels, stages, analyzers, style: Sty
 
     plan = stages.plan(pipeline, analyzers) if stages is not None else AnalysisPlan(pipeline)
     return export_image(plan, pixels, path, style, quality)
-
-
-def export_results_job(path: Path, fmt: str, pipeline, pixels, source: Path, stages, analyzers) -> Path:
-    from vision_studio.core.analysis import AnalysisPlan
-    from vision_studio.core.batch import export_results
-
-    plan = stages.plan(pipeline, analyzers) if stages is not None else AnalysisPlan(pipeline)
-    return export_results(plan, pixels, source, path, fmt)
 
 
 def shown_result(window):
@@ -333,46 +320,3 @@ def run_export_dialog(window) -> None:
     if dialog.exec():
         req = dialog.request()
         window.export_to(req.path, req.style, req.quality)
-
-
-def run_results_export(window) -> None:
-    """File > Export Results…: the current image's detections as JSON, CSV, COCO, YOLO or VOC."""
-    image = window.browser.current
-    if image is None:
-        window.statusBar().showMessage("Nothing to export: open an image first", 6000)
-        return
-    filters = ";;".join(f for f, _, _ in RESULT_FILTERS)
-    path, chosen = QFileDialog.getSaveFileName(window, "Export results", str(image.path.with_suffix(".json")),
-                                               filters)
-    if not path:
-        return
-    _, fmt, ext = next((r for r in RESULT_FILTERS if r[0] == chosen), RESULT_FILTERS[0])
-    path = Path(path)
-    if path.suffix.lower() != ext:
-        path = path.with_suffix(ext)
-    start_results_export(window, path, fmt)
-
-
-def start_results_export(window, path: Path, fmt: str) -> None:
-    image = window.browser.current
-    runner, stages = window.pipeline.analysis_runner()
-    runner.start(export_results_job, path, fmt, window.pipeline.pipeline, image.pixels, image.path, stages,
-                 window.pipeline.analyzers, name=f"Exporting {path.name}",
-                 on_result=lambda p: window.statusBar().showMessage(f"Saved {p}", 8000),
-                 on_error=lambda exc: window._on_export_error(path, exc))
-
-
-def run_batch_dialog(window) -> None:
-    """File > Batch Process Folder…: one dialog per window, kept while it runs."""
-    from vision_studio.gui.batch_dialog import BatchDialog
-
-    dialog = getattr(window, "_batch_dialog", None)
-    if dialog is not None and dialog.running:
-        dialog.raise_()
-        return
-    current = window.browser.current_path
-    folder = current.parent if current is not None else None
-    dialog = BatchDialog(window.jobs, window.settings, window.pipeline.pipeline, window.pipeline.analyzers,
-                         load_style(window.settings), folder, window)
-    window._batch_dialog = dialog
-    dialog.show()

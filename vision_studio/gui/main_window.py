@@ -446,12 +446,12 @@ class MainWindow(QMainWindow):
         run_export_dialog(self)  # style, format and quality with a preview, then export_to
 
     def _export_results_dialog(self) -> None:
-        from vision_studio.gui.export_dialog import run_results_export
+        from vision_studio.gui.export_actions import run_results_export
 
         run_results_export(self)
 
     def _batch_dialog_open(self) -> None:
-        from vision_studio.gui.export_dialog import run_batch_dialog
+        from vision_studio.gui.export_actions import run_batch_dialog
 
         run_batch_dialog(self)
 
