@@ -257,6 +257,10 @@ def _write_one(item: BatchItem, target: Path | None, image, result, options: Bat
 
         face_crops(options.outdir / "crops", image.pixels, entry, item.relative.with_suffix("").as_posix()
                    .replace("/", "_"), overwrite=options.overwrite)
+    if "yolo" in options.formats and options.link_images:
+        from vision_studio.core.export.datasets import copy_image
+
+        copy_image(options.outdir / "yolo", item.relative.as_posix(), item.source)
     thumb = out.thumbnail(thumb_src if thumb_src is not None else image.pixels) \
         if "report" in options.formats else None
     return entry, thumb

@@ -42,10 +42,12 @@ def batch_job(inputs, recursive: bool, options, pipeline, analyzers, cancel: thr
     """Worker job (no Qt): yields Progress values, returns the BatchSummary."""
     from vision_studio.core.analysis import AnalysisPlan
     from vision_studio.core.analyzers import StageCache
-    from vision_studio.core.batch import collect, run_batch
+    from vision_studio.core.batch import Progress, collect, run_batch
 
+    yield Progress(0, 0, 0, 0, 0, 0.0, notice="Listing the images…")
     items, errors = collect(inputs, recursive)
     if analyzers is not None and analyzers.active:
+        yield Progress(0, len(items), 0, 0, 0, 0.0, notice="Loading the models…")
         stages = StageCache(threads="batch")
         plan = stages.plan(pipeline, analyzers, cancel=cancel.is_set)
         names = getattr(stages.detector, "names", None)
@@ -220,6 +222,11 @@ class BatchDialog(QDialog):
         self.status.setText(message)
 
     def _on_progress(self, p) -> None:
+        if p.notice and not p.done:  # before the first image: what the run is doing
+            self.status.setText(p.notice)
+            if p.notice.startswith("warning"):
+                self._add_error("results.json", p.notice)
+            return
         if self.progress.maximum() != p.total:
             self.progress.setRange(0, max(1, p.total))
         self.progress.setValue(p.done)

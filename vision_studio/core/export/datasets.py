@@ -204,7 +204,13 @@ def write_yolo(folder: Path, entries: Sequence[ImageResults], names: Sequence[st
         label = _under(folder / "labels", PurePosixPath(name).with_suffix(".txt"))
         write_text(label, yolo_label_text(entry, names))
         if sources is not None and sources[i] is not None:
-            _copy(Path(sources[i]), _under(folder / "images", PurePosixPath(name)))
+            copy_image(folder, name, Path(sources[i]))
+
+
+def copy_image(folder: Path, name: str, source: Path) -> None:
+    """folder/images/<name>: the batch copies each input as it goes (a writer thread), and
+    write_yolo only fills in what is missing."""
+    _copy(source, _under(folder / "images", PurePosixPath(name)))
 
 
 def _copy(source: Path, target: Path) -> None:
