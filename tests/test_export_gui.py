@@ -205,3 +205,27 @@ def test_batch_with_objects_loads_its_own_model_and_keeps_the_model_ids(qtbot, w
     classes = (tmp_path / "out" / "yolo" / "classes.txt").read_text().splitlines()
     assert len(classes) == 80 and classes[5] == "bus"  # the model's own ids
     assert any(label.text() == "objects" for label in dialog.findChildren(type(dialog.status)))  # "Runs: objects"
+
+
+def test_file_export_action_runs_the_dialog_and_writes_its_choice(qtbot, window, blobs, tmp_path, monkeypatch):
+    from vision_studio.gui.export_dialog import ExportDialog
+
+    open_with_pipeline(qtbot, window, blobs / "a.png")
+    target = tmp_path / "chosen.webp"
+
+    def fake_exec(dialog):  # the user picks WebP, quality 70, thick boxes, and presses Save
+        qtbot.waitUntil(lambda: getattr(dialog, "preview_rgb", None) is not None, timeout=10000)
+        assert len(dialog._detections) == 2 and dialog.classes.count() == 1  # what the canvas shows
+        dialog.format_combo.setCurrentIndex(dialog.format_combo.findData(".webp"))
+        dialog.path_edit.setText(str(target))
+        dialog.quality_spin.setValue(70)
+        dialog.width_spin.setValue(5)
+        dialog.accept()
+        return dialog.result()
+
+    monkeypatch.setattr(ExportDialog, "exec", fake_exec)
+    window.act_export.trigger()
+    qtbot.waitUntil(lambda: target.exists() and not window.jobs.busy, timeout=10000)
+    expected = tmp_path / "expected.webp"
+    export_image(AnalysisPlan(PARTICLES), read_image(blobs / "a.png").pixels, expected, Style(line_width=5), 70)
+    assert target.read_bytes() == expected.read_bytes()
