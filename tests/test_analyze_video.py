@@ -116,6 +116,9 @@ def test_live_stream_stops_at_max_frames(tmp_path):
     assert len(lines) == 10 and lines[0]["source"] == server.url and lines[0]["width"] == 320
     ts = [d["timestamp"] for d in lines]
     assert ts == sorted(ts) and ts[-1] > 0.2  # live: seconds since opening, at the stream's pace
+    n, first = frame_count(tmp_path / "out" / files[0])
+    # Real time: (last - first timestamp) x 25 fps frames, give or take the rounding.
+    assert abs(n - ((ts[-1] - ts[0]) * 25 + 1)) <= 2 and first.shape == (240, 320, 3)
 
 
 def test_bad_live_sources_fail_cleanly(tmp_path):

@@ -8,7 +8,8 @@ run ends, also when it ends early (Ctrl+C, --max-frames, a stream that dropped).
 
 A file is analysed frame by frame, every frame, as fast as the models allow. A camera or
 a stream is analysed live: the capture thread keeps the newest frame, so frames that
-arrive while the model is busy are skipped (the jsonl's frame numbers show which) and a
+arrive while the model is busy are skipped (the jsonl's frame numbers show which; the
+video repeats each analysed frame until the next, so it plays in real time) and a
 source that stalls is reconnected; the run ends at --max-frames, Ctrl+C, or when the
 source gives up.
 """
@@ -121,7 +122,8 @@ def run_one(spec, plan, outdir: Path, args) -> int:
             try:
                 for _info, frame in _chain(first, frames):
                     annotated, dets = analyze_image(vplan, frame.pixels)
-                    writer.write(annotated)
+                    for _ in range(_repeats(spec, writer, frame.timestamp - first[1].timestamp)):
+                        writer.write(annotated)
                     h, w = frame.pixels.shape[:2]
                     entry = ImageResults(spec.label, w, h, tuple(dets), frame.index, frame.timestamp)
                     out.write((json.dumps(entry.to_dict(), ensure_ascii=False) + "\n").encode("utf-8"))
@@ -146,6 +148,10 @@ def run_one(spec, plan, outdir: Path, args) -> int:
             writer.abort()
         print(("\n" if last_report else "") + str(exc), file=sys.stderr)
         return 1
+    except BaseException:  # a model that broke mid-run: no half-written video left behind
+        if writer is not None:
+            writer.abort()
+        raise
     finally:
         frames.close()
     if last_report:
@@ -156,6 +162,15 @@ def run_one(spec, plan, outdir: Path, args) -> int:
     print(f"{spec.label}: {n} frames in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.1f} fps) -> {mp4} "
           f"({writer.size_bytes / 1e6:.1f} MB), {jsonl.name}", file=sys.stderr)
     return 1 if error else 0
+
+
+def _repeats(spec, writer, t: float) -> int:
+    """How often to write this frame: once for files; for live sources as often as keeps the
+    video in real time (analysis is slower than the source, so frames were skipped)."""
+    if not spec.live:
+        return 1
+    due = int(t * writer.fps) + 1
+    return max(1, min(due - writer.frames, int(writer.fps * 10)))
 
 
 def _chain(first, rest):

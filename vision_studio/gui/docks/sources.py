@@ -97,7 +97,7 @@ class SourcesDock(QDockWidget):
         controls = QHBoxLayout()
         sp = QStyle.StandardPixmap
         self.back_button = self._tool(sp.SP_MediaSkipBackward, "Previous frame", lambda: self._live("step", -1))
-        self.play_button = self._tool(sp.SP_MediaPause, "Play / pause (Space)", lambda: self._live("toggle"))
+        self.play_button = self._tool(sp.SP_MediaPause, "Play / pause", lambda: self._live("toggle"))
         self.next_button = self._tool(sp.SP_MediaSkipForward, "Next frame", lambda: self._live("step", 1))
         self.stop_button = self._tool(sp.SP_MediaStop, "Stop the source", self._stop)
         self.speed = QComboBox(player)
