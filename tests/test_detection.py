@@ -449,13 +449,40 @@ def test_optimize_exports_once_and_reuses_the_cache(random_pt, sample_images):
 
 
 def test_optimize_without_the_exporter_package(random_pt, monkeypatch, caplog):
-    monkeypatch.setattr(models, "_required_packages", lambda fmt: ["vision_studio_no_such_exporter"])
+    monkeypatch.setattr(models, "_required_packages", lambda fmt, int8=False: ["vision_studio_no_such_exporter"])
     with pytest.raises(models.ExportUnavailable) as err:
         models.optimize(random_pt, "openvino")
     assert "pip install vision_studio_no_such_exporter" in str(err.value)
     assert "still runs unoptimized" in str(err.value)
     assert models.optimize(random_pt, "openvino", fallback=True) == random_pt
     assert "not installed" in caplog.text
+
+
+def test_optimize_int8_calibrates_on_local_images(random_pt, sample_images, tmp_path, capsys):
+    from vision_studio.cli import run
+
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    for name in ("bus.jpg", "zidane.jpg"):
+        (calib / name).write_bytes(sample_images[name].read_bytes())
+    out = models.optimize(random_pt, "openvino", imgsz=160, int8=True, calibration=[calib])
+    assert out.is_dir() and out.name.endswith("_int8_openvino_model") and list(out.glob("*.xml"))
+    assert capsys.readouterr().out == "", "exporter progress must not go to stdout (the CLI prints the path there)"
+    assert models.find_optimized(random_pt, "openvino", 160, int8=True) == out
+    assert models.find_optimized(random_pt, "openvino", 160) is None  # FP32 is a different export
+    [entry] = [m for m in models.optimized_models() if m.path == out]
+    assert entry.int8
+    det = ObjectDetector(out, imgsz=160, conf=0.0, max_det=3)
+    assert det.format == "openvino" and det.predict(read_image(sample_images["bus.jpg"]).pixels)
+    assert not (settings.optimized_dir() / out.parent.name / "calib").exists()  # calibration copies removed
+    with pytest.raises(ValueError, match="openvino format only"):
+        models.optimize(random_pt, "onnx", int8=True)
+    with pytest.raises(models.ModelError, match="no images"):
+        models.optimize(random_pt, "openvino", imgsz=160, int8=True, calibration=[tmp_path / "cwd"])
+    assert run(["models", "optimize", str(random_pt), "--int8", "--format", "onnx"]) == 2
+    assert "needs --format openvino" in capsys.readouterr().err
+    assert run(["models", "optimize", str(random_pt), "--int8", "--imgsz", "160", "--calibration", str(calib)]) == 0
+    assert Path(capsys.readouterr().out.strip()) == out  # cached
 
 
 def test_cli_models_list_and_optimize(random_pt, capsys):

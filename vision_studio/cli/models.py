@@ -2,6 +2,7 @@
 
     vision-studio models list [--json]
     vision-studio models optimize PATH [--format openvino|onnx] [--imgsz N] [--half] [--dynamic]
+                                       [--int8 [--calibration DIR|IMAGE ...]]
 
 `list` reads only files (no torch import): the default model, downloaded and recently used
 models, and the exports `optimize` cached. `optimize` exports a .pt once (to
@@ -31,6 +32,10 @@ def register(sub):
     op.add_argument("--imgsz", type=int, default=640, metavar="N", help="input size, multiple of 32 (default 640)")
     op.add_argument("--half", action="store_true", help="FP16 weights (smaller; same speed on most CPUs)")
     op.add_argument("--dynamic", action="store_true", help="dynamic input shape (rectangular inference)")
+    op.add_argument("--int8", action="store_true",
+                    help="OpenVINO INT8 (NNCF): fastest on CPUs with VNNI/AMX, slightly less accurate")
+    op.add_argument("--calibration", nargs="+", metavar="PATH",
+                    help="with --int8: images or folders like the ones you will analyze (default: 2 sample photos)")
     op.set_defaults(func=cmd_optimize)
     return p
 
@@ -46,6 +51,7 @@ def cmd_list(as_json: bool = False) -> int:
         extra = ""
         if row["kind"] == "optimized":
             extra = f"  imgsz {row['imgsz']}" + (" fp16" if row.get("half") else "") + \
+                    (" int8" if row.get("int8") else "") + \
                     (" dynamic" if row.get("dynamic") else "") + f"  from {row['source']}"
         print(f"  {row['kind']:<10} {row['format']:<11} {row['path']}{extra}{state}")
     return 0
@@ -56,14 +62,23 @@ def cmd_optimize(args) -> int:
         print(f"vision-studio models optimize: error: --imgsz must be a positive multiple of 32, got {args.imgsz}",
               file=sys.stderr)
         return 2
+    if (args.int8 or args.calibration) and args.format != "openvino":
+        print("vision-studio models optimize: error: --int8 needs --format openvino", file=sys.stderr)
+        return 2
+    if args.calibration and not args.int8:
+        print("vision-studio models optimize: error: --calibration goes with --int8", file=sys.stderr)
+        return 2
     path = Path(args.path)
     try:
         source = models.optimizable_source(path)
-        out = models.find_optimized(source, args.format, args.imgsz, half=args.half, dynamic=args.dynamic)
+        out = models.find_optimized(source, args.format, args.imgsz, half=args.half, dynamic=args.dynamic,
+                                    int8=args.int8)
         if out is None:
-            print(f"optimizing {source} for {args.format} at {args.imgsz} px (once; this takes a while)...",
+            kind = f"{args.format}{' int8' if args.int8 else ''}"
+            print(f"optimizing {source} for {kind} at {args.imgsz} px (once; this takes a while)...",
                   file=sys.stderr, flush=True)
-            out = models.optimize(source, args.format, args.imgsz, half=args.half, dynamic=args.dynamic)
+            out = models.optimize(source, args.format, args.imgsz, half=args.half, dynamic=args.dynamic,
+                                  int8=args.int8, calibration=args.calibration)
     except models.ModelError as exc:
         reason = str(exc)
         for prefix in (f"{path}: ", f"{path.name}: "):
