@@ -14,6 +14,8 @@ resized; generated ones without it).
 (b) optimized: the same yolo26n network (YAML -> .pt) exported by our optimize() to
     OpenVINO and ONNX, vs ultralytics' default PyTorch run (its own thread choice:
     cpu_count - 1, i.e. 1 thread on 2 cores) and vs PyTorch at our thread policy.
+    OpenVINO also as INT8 (NNCF, calibrated on the same test photos; random weights, so
+    this measures speed, not accuracy).
     Static exports run 640x640 letterboxed frames, PyTorch and dynamic exports 640x480
     (rectangular). Export time is reported separately, not in the per-frame numbers.
     Goal: optimized >= 3x ultralytics' default PyTorch.
@@ -165,18 +167,22 @@ def _child(repeat: int, tmp: Path) -> None:
     variants = [("pytorch (ultralytics default)", pt, "default"),
                 (f"pytorch ({threads} threads, ours)", pt, threads)]
     export_s = {}
-    for fmt, dynamic in (("openvino", False), ("onnx", False), ("openvino", True), ("onnx", True)):
-        label = f"{fmt}{' dynamic' if dynamic else ''}"
+    # INT8 is calibrated on the benchmark's own source images (the shared test photos).
+    calibration = [SHARED / "images"] if (SHARED / "images").is_dir() else None
+    for fmt, dynamic, int8 in (("openvino", False, False), ("onnx", False, False), ("openvino", True, False),
+                               ("onnx", True, False), ("openvino", False, True), ("openvino", True, True)):
+        label = f"{fmt}{' int8' if int8 else ''}{' dynamic' if dynamic else ''}"
+        opts = {"dynamic": dynamic, "int8": int8, "calibration": calibration if int8 else None}
         _log(f"optimize: {label}")
         t0 = time.perf_counter()
         try:
-            out = models.optimize(pt, fmt, 640, dynamic=dynamic)
+            out = models.optimize(pt, fmt, 640, **opts)
         except models.ModelError as exc:
             rows.append({"part": "optimized", "case": label, "error": str(exc)})
             continue
         export_s[label] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        models.optimize(pt, fmt, 640, dynamic=dynamic)  # the cache hit
+        models.optimize(pt, fmt, 640, **opts)  # the cache hit
         variants.append((label, out, threads))
         export_s[label + " (cached)"] = time.perf_counter() - t0
     results: dict[str, list[float]] = {}
