@@ -8,7 +8,6 @@ failed (each named on stderr as `PATH: error: REASON`, one line), 2 on usage err
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -160,11 +159,6 @@ def cmd_analyze(args) -> int:
         except (ValueError, GalleryError) as exc:
             return usage_error(str(exc))
     if args.objects:
-        # Idle OpenMP threads sleep instead of spinning: with torch on every core, a spinning
-        # thread starves our decode/encode threads and, on a busy machine, the other torch
-        # thread (measured: 3.5 -> 15 images/s on 2 shared cores; docs/benchmarks.md). Read
-        # when torch loads, which is just below.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from vision_studio.core.detection import ModelError
 
         try:

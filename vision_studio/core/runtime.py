@@ -30,10 +30,9 @@ def configure_environment() -> None:
     os.environ.setdefault("YOLO_VERBOSE", "false")
     # OpenCV prints decoder complaints straight to stderr; we report failures ourselves.
     os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
-    # Idle OpenMP threads (torch, onnxruntime) spin by default; with the GUI, a capture thread
-    # or a second analysis sharing a few cores, that spinning collapsed a 2-thread batch
-    # from 15 to 3.5 images/s (measured). PASSIVE lets them sleep.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # OMP_WAIT_POLICY is left alone on purpose: PASSIVE helped a 2-thread batch on a machine
+    # busy with other work, but made 2-thread torch 65% slower on a quiet one (27 -> 44.5 ms
+    # per yolo26n frame, measured); the user can still set it.
 
 
 def library_versions(qt_version: str | None = None) -> dict[str, str]:
