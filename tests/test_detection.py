@@ -193,7 +193,11 @@ def test_thread_policy_applied_by_the_detector(onnx_detector, bus, monkeypatch):
     with pytest.raises(ValueError):
         settings.thread_count("fast")
     onnx_detector.predict(bus)
-    assert torch.get_num_threads() == onnx_detector.threads
+    assert torch.get_num_threads() == 1, "an exported model: torch only pre/post-processes, on one thread"
+    monkeypatch.delenv("VISION_STUDIO_THREADS")
+    torch_model = ObjectDetector("yolo26n.yaml", imgsz=160, threads=2)
+    torch_model.predict(bus)
+    assert torch.get_num_threads() == 2 == torch_model.threads
 
 
 # ----------------------------------------------------------------------------- plumbing (random weights)
