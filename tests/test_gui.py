@@ -124,8 +124,9 @@ def test_docks_hide_float_and_restore_and_layout_survives_restart(qtbot, qapp, s
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
-    assert {d.objectName() for d in w.docks()} == {"FilesDock", "PipelineDock", "InfoDock", "HistogramDock",
-                                                  "ResultsDock", "LogDock"}
+    assert {d.objectName() for d in w.docks()} == {"FilesDock", "SourcesDock", "PipelineDock", "ObjectsDock",
+                                                  "FacesDock", "InfoDock", "HistogramDock", "ResultsDock",
+                                                  "LogDock"}
     w.info_dock.toggleViewAction().trigger()
     assert not w.info_dock.isVisible()
     w.log_dock.setFloating(True)
