@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # loaded on first use: the window must appear before numpy & 
     from vision_studio.core.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
-STATE_VERSION = 1  # bump when dock object names change, so old layouts are ignored
+STATE_VERSION = 2  # bump when the dock set changes, so old layouts are ignored (2: Sources, Objects, Faces)
 MAX_RECENT = 10
 
 
