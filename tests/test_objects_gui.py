@@ -329,7 +329,7 @@ def _model_in_app_folder(random_pt) -> Path:
 
 def test_optimize_with_no_exporter_says_so(qtbot, window, random_pt, monkeypatch):
     models = _models()
-    monkeypatch.setattr(models, "_required_packages", lambda fmt: [f"vision_studio_no_{fmt}_exporter"])
+    monkeypatch.setattr(models, "_required_packages", lambda fmt, int8=False: [f"vision_studio_no_{fmt}_exporter"])
     dock = window.objects_dock
     pt = _model_in_app_folder(random_pt)
     dock.choose_model(str(pt))
@@ -347,7 +347,8 @@ def test_optimize_with_no_exporter_says_so(qtbot, window, random_pt, monkeypatch
 def test_optimize_falls_back_to_onnx_and_switches_to_it(qtbot, window, random_pt, monkeypatch):
     models = _models()
     real = models.missing_exporter
-    monkeypatch.setattr(models, "missing_exporter", lambda fmt: "openvino" if fmt == "openvino" else real(fmt))
+    monkeypatch.setattr(models, "missing_exporter",
+                        lambda fmt, int8=False: "openvino" if fmt == "openvino" else real(fmt, int8))
     dock = window.objects_dock
     pt = _model_in_app_folder(random_pt)
     dock.imgsz.setValue(160)
