@@ -124,7 +124,7 @@ def test_export_results_of_the_current_image(qtbot, window, blobs, tmp_path, fmt
 def test_file_menu_has_the_export_and_batch_actions(qtbot, window):
     file_menu = window.menuBar().actions()[0].menu()
     texts = [a.text().replace("&", "") for a in file_menu.actions()]
-    assert {"Export Annotated Image…", "Export Results…", "Batch Process Folder…"} <= set(texts)
+    assert {"Export Annotated Image…", "Export Results…", "Batch Process Folder or Video…"} <= set(texts)
     window.act_batch.trigger()
     assert window._batch_dialog.isVisible()
     window._batch_dialog.close()
@@ -229,3 +229,46 @@ def test_file_export_action_runs_the_dialog_and_writes_its_choice(qtbot, window,
     expected = tmp_path / "expected.webp"
     export_image(AnalysisPlan(PARTICLES), read_image(blobs / "a.png").pixels, expected, Style(line_width=5), 70)
     assert target.read_bytes() == expected.read_bytes()
+
+
+def test_batch_dialog_runs_a_video_and_cancel_keeps_what_was_analysed(qtbot, window, tmp_path, sample_images):
+    import cv2
+    from live_helpers import make_video
+
+    from vision_studio.core.pipeline import Step
+
+    clip = tmp_path / "clip.mp4"
+    make_video(clip, [sample_images["bus.jpg"], sample_images["zidane.jpg"]], n=24)
+    out = tmp_path / "out"
+    dialog = batch_dialog(qtbot, window, tmp_path, out, pipeline=Pipeline((Step("canny", {}),)))
+    dialog.input_edit.setText(str(clip))
+    dialog.show()
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.summary is not None and not window.jobs.busy, timeout=60000)
+    outcome = dialog.summary
+    assert outcome.frames == 24 and outcome.error is None and "24 frames" in dialog.result.text()
+    lines = (out / "clip.frames.jsonl").read_text().splitlines()
+    assert [json.loads(line)["frame"] for line in lines] == list(range(24))
+    cap = cv2.VideoCapture(str(out / "clip.annotated.mp4"))
+    ok, bgr = cap.read()
+    assert ok and cap.get(cv2.CAP_PROP_FRAME_COUNT) == 24
+    bright = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) > 128
+    assert 0.005 < bright.mean() < 0.3, "the pipeline's edge map (white edges on black), not the photo"
+    cap.release()
+
+    dialog.start()  # exists: skipped, nothing rewritten
+    qtbot.waitUntil(lambda: not dialog.running and not window.jobs.busy, timeout=20000)
+    assert dialog.summary.skipped and "Skipped" in dialog.status.text()
+
+    dialog.overwrite.setChecked(True)
+    dialog.start()
+    dialog.cancel()  # stops between frames; the files hold what was analysed
+    qtbot.waitUntil(lambda: not dialog.running and not window.jobs.busy, timeout=60000)
+    stopped = dialog.summary
+    assert stopped.error and "stopped after" in stopped.error and 1 <= stopped.frames < 24
+    assert len((out / "clip.frames.jsonl").read_text().splitlines()) == stopped.frames
+    assert not list(out.glob(".*part*")), "no temporary files left"
+
+    dialog.input_edit.setText(str(tmp_path / "missing.mp4"))
+    dialog.start()
+    assert "not a folder or a video file" in dialog.status.text()

@@ -15,9 +15,7 @@ source gives up.
 """
 from __future__ import annotations
 
-import json
 import sys
-import time
 from pathlib import Path
 
 from vision_studio.core.sources.spec import SourceError, is_live_input, parse_source
@@ -92,122 +90,31 @@ def _parse_size(text: str | None) -> tuple[int | None, int | None]:
 
 def run_one(spec, plan, outdir: Path, args) -> int:
     """Analyse one source; 0 when it went to its end (or the asked frame count), 1 on failure."""
-    from vision_studio.core.analysis import analyze_image
-    from vision_studio.core.export import ExportError, atomic_write
-    from vision_studio.core.results import ImageResults
-    from vision_studio.core.sources import analysis as video
-    from vision_studio.core.sources.writer import VideoWriter
+    from vision_studio.core.export import ExportError
+    from vision_studio.core.sources.video_job import analyze_video
 
-    mp4, jsonl = outdir / f"{spec.stem}.annotated.mp4", outdir / f"{spec.stem}.frames.jsonl"
-    if not args.overwrite and (mp4.exists() or jsonl.exists()):
-        print(f"{spec.label}: skipped: {mp4.name} exists (use --overwrite)", file=sys.stderr)
-        return 0
-    vplan = video.for_video(plan)
-    frames = _frames(spec)
+    job = analyze_video(spec, plan, outdir, overwrite=args.overwrite, max_frames=args.max_frames)
+    shown = False
     try:
-        first = next(frames)  # opens the source: a SourceError comes before anything is written
-    except StopIteration:
-        first = None
-    except SourceError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    if first is None:
-        print(f"{spec.label}: no frames", file=sys.stderr)
-        return 1
-    info, error, n, t0, last_report = first[0], None, 0, time.monotonic(), 0.0
-    writer = None
-    try:
-        writer = VideoWriter(mp4, fps=info.fps)
-        with atomic_write(jsonl) as out:
-            try:
-                for _info, frame in _chain(first, frames):
-                    annotated, dets = analyze_image(vplan, frame.pixels)
-                    for _ in range(_repeats(spec, writer, frame.timestamp - first[1].timestamp)):
-                        writer.write(annotated)
-                    h, w = frame.pixels.shape[:2]
-                    entry = ImageResults(spec.label, w, h, tuple(dets), frame.index, frame.timestamp)
-                    out.write((json.dumps(entry.to_dict(), ensure_ascii=False) + "\n").encode("utf-8"))
-                    n += 1
-                    now = time.monotonic()
-                    if now - last_report >= 1.0 and sys.stderr.isatty():
-                        total = f"/{info.frame_count}" if info.frame_count else ""
-                        print(f"\r{spec.label}: frame {frame.index + 1}{total}, {n / (now - t0):.1f} fps "
-                              "analysed", end="", file=sys.stderr)
-                        last_report = now
-                    if args.max_frames and n >= args.max_frames:
-                        break
-            except SourceError as exc:  # what was analysed before is kept
-                error = str(exc)
-            except KeyboardInterrupt:
-                error = f"{spec.label}: interrupted after {n} frames"
-            if n == 0:
-                raise SourceError(error or f"{spec.label}: no frames")
-        writer.close()
-    except (SourceError, ExportError) as exc:
-        if writer is not None:
-            writer.abort()
-        print(("\n" if last_report else "") + str(exc), file=sys.stderr)
-        return 1
-    except BaseException:  # a model that broke mid-run: no half-written video left behind
-        if writer is not None:
-            writer.abort()
-        raise
-    finally:
-        frames.close()
-    if last_report:
-        print(file=sys.stderr)
-    if error:
-        print(error, file=sys.stderr)
-    elapsed = time.monotonic() - t0
-    print(f"{spec.label}: {n} frames in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.1f} fps) -> {mp4} "
-          f"({writer.size_bytes / 1e6:.1f} MB), {jsonl.name}", file=sys.stderr)
-    return 1 if error else 0
-
-
-def _repeats(spec, writer, t: float) -> int:
-    """How often to write this frame: once for files; for live sources as often as keeps the
-    video in real time (analysis is slower than the source, so frames were skipped)."""
-    if not spec.live:
-        return 1
-    due = int(t * writer.fps) + 1
-    return max(1, min(due - writer.frames, int(writer.fps * 10)))
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
-
-
-def _frames(spec):
-    """(SourceInfo, Frame) for every frame of a file, or the newest frames of a live source."""
-    from vision_studio.core.sources.capture import Capture, Frame
-    from vision_studio.core.sources.readers import open_reader
-
-    if not spec.live:
-        reader = open_reader(spec)
-        try:
-            seq = 0
-            while (got := reader.read()) is not None:
-                seq += 1
-                yield reader.info, Frame(got[0], reader.position, got[1], seq, time.monotonic())
-            count = reader.info.frame_count
-            if count and reader.position + 1 < int(count * 0.98):
-                raise SourceError(f"{spec.label}: stopped at frame {reader.position + 1} of {count} "
-                                  "(the file is truncated or damaged)")
-        finally:
-            reader.close()
-        return
-    cap = Capture(spec).start()
-    try:
-        seq = -1
         while True:
-            frame = cap.wait_frame(seq, timeout=1.0)
-            st = cap.stats()
-            if frame is None:
-                if st.state in ("failed", "ended", "stopped"):
-                    raise SourceError(st.message)
-                continue
-            seq = frame.seq
-            yield st.info, frame
-    finally:
-        cap.stop()
+            p = next(job)
+            if sys.stderr.isatty():
+                total = f"/{p.total}" if p.total else ""
+                print(f"\r{spec.label}: frame {p.frames}{total}, {p.fps:.1f} fps analysed", end="", file=sys.stderr)
+                shown = True
+    except StopIteration as stop:
+        outcome = stop.value
+    except (SourceError, ExportError) as exc:
+        print(("\n" if shown else "") + str(exc), file=sys.stderr)
+        return 1
+    if shown:
+        print(file=sys.stderr)
+    if outcome.skipped:
+        print(f"{spec.label}: skipped: {outcome.mp4.name} exists (use --overwrite)", file=sys.stderr)
+        return 0
+    if outcome.error:
+        print(outcome.error, file=sys.stderr)
+    n, elapsed = outcome.frames, outcome.elapsed
+    print(f"{spec.label}: {n} frames in {elapsed:.1f} s ({n / max(elapsed, 1e-9):.1f} fps) -> {outcome.mp4} "
+          f"({outcome.size_bytes / 1e6:.1f} MB), {outcome.jsonl.name}", file=sys.stderr)
+    return 1 if outcome.error else 0

@@ -1,4 +1,8 @@
-"""File > Batch process folder: the current pipeline and analyzers over a whole folder.
+"""File > Batch process: the current pipeline and analyzers over a whole folder or a video.
+
+A video file goes through `core.sources.video_job.analyze_video` (the loop `vision-studio
+analyze clip.mp4` runs): an annotated MP4 and a frames.jsonl in the output folder, with
+objects tracked and names kept on face tracks; Cancel keeps what was analysed.
 
 The run is `core.batch.run_batch` inside one JobRunner generator job (`batch_job`):
 that job's thread builds its own StageCache, so the batch's models have one owner and
@@ -62,6 +66,26 @@ def batch_job(inputs, recursive: bool, options, pipeline, analyzers, cancel: thr
     return summary
 
 
+def video_batch_job(source: Path, outdir: Path, overwrite: bool, pipeline, analyzers, cancel: threading.Event):
+    """Worker job (no Qt): yields VideoProgress values, returns the VideoOutcome."""
+    from vision_studio.core.analysis import AnalysisPlan
+    from vision_studio.core.analyzers import StageCache
+    from vision_studio.core.sources.spec import parse_source
+    from vision_studio.core.sources.video_job import VideoProgress, analyze_video
+
+    spec = parse_source(str(source))
+    yield VideoProgress(0, None, 0.0)
+    if analyzers is not None and analyzers.active:
+        plan = StageCache(threads="batch").plan(pipeline, analyzers, cancel=cancel.is_set)
+    else:
+        plan = AnalysisPlan(pipeline)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"{outdir}: cannot create folder ({exc.strerror or exc})") from None
+    return (yield from analyze_video(spec, plan, outdir, overwrite=overwrite, should_stop=cancel.is_set))
+
+
 def format_eta(seconds: float | None) -> str:
     if seconds is None:
         return "–"
@@ -75,7 +99,7 @@ class BatchDialog(QDialog):
     def __init__(self, jobs: JobRunner, settings: QSettings, pipeline, analyzers, style,
                  folder: Path | None = None, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("Batch Process Folder")
+        self.setWindowTitle("Batch Process Folder or Video")
         self.jobs, self.settings = jobs, settings
         self.pipeline, self.analyzers, self.style = pipeline, analyzers, style
         self._cancel: threading.Event | None = None
@@ -108,7 +132,12 @@ class BatchDialog(QDialog):
             grid.addWidget(box, i // 2, i % 2)
 
         form = QFormLayout()
-        form.addRow("Input folder", self._with_browse(self.input_edit, "Input folder"))
+        input_row = self._with_browse(self.input_edit, "Input folder")
+        video_button = QPushButton("Video…", self)
+        video_button.setToolTip("Analyse a video file: an annotated MP4 and one JSON line per frame")
+        video_button.clicked.connect(self._browse_video)
+        input_row.addWidget(video_button)
+        form.addRow("Input folder or video", input_row)
         form.addRow("Output folder", self._with_browse(self.output_edit, "Output folder"))
         form.addRow("", self.recursive)
         form.addRow("", self.overwrite)
@@ -168,6 +197,15 @@ class BatchDialog(QDialog):
         if folder:
             edit.setText(folder)
 
+    def _browse_video(self) -> None:
+        from vision_studio.core.sources.spec import VIDEO_EXTENSIONS
+
+        patterns = " ".join(f"*{ext}" for ext in sorted(VIDEO_EXTENSIONS))
+        path, _ = QFileDialog.getOpenFileName(self, "Video file", self.input_edit.text(),
+                                              f"Videos ({patterns});;All files (*)")
+        if path:
+            self.input_edit.setText(path)
+
     # ------------------------------------------------------------------ running
     @property
     def running(self) -> bool:
@@ -179,13 +217,18 @@ class BatchDialog(QDialog):
     def start(self) -> None:
         from vision_studio.core.batch import BatchOptions
 
+        from vision_studio.core.sources.spec import is_video_path
+
         src, dst = Path(self.input_edit.text().strip()), Path(self.output_edit.text().strip())
-        if not self.input_edit.text().strip() or not src.is_dir():
-            return self._fail(f"{src}: not a folder")
+        video = src.is_file() and is_video_path(src)
+        if not self.input_edit.text().strip() or not (src.is_dir() or video):
+            return self._fail(f"{src}: not a folder or a video file")
         if not self.output_edit.text().strip() or (dst.exists() and not dst.is_dir()):
             return self._fail(f"{dst}: choose an output folder")
         if dst.resolve() == src.resolve():
             return self._fail("the output folder must not be the input folder")
+        if video:
+            return self._start_video(src, dst)
         for key, value in (("input", str(src)), ("output", str(dst)), ("formats", ",".join(self.formats())),
                            ("recursive", self.recursive.isChecked())):
             self.settings.setValue(f"batch/{key}", value)
@@ -203,6 +246,46 @@ class BatchDialog(QDialog):
         self.jobs.start(batch_job, [src], self.recursive.isChecked(), options, self.pipeline, self.analyzers,
                         self._cancel, name="Batch", on_progress=self._on_progress, on_result=self._on_done,
                         on_error=self._on_error, on_finished=lambda: self._set_running(False))
+
+    def _start_video(self, src: Path, dst: Path) -> None:
+        self.settings.setValue("batch/output", str(dst))
+        self._cancel = threading.Event()
+        self.summary = None
+        self.errors.clear()
+        self.errors.setVisible(False)
+        self.result.setText("")
+        self.status.setText(f"Opening {src.name}…")
+        self.progress.setRange(0, 0)
+        self._set_running(True)
+        self.jobs.start(video_batch_job, src, dst, self.overwrite.isChecked(), self.pipeline, self.analyzers,
+                        self._cancel, name="Video batch", on_progress=self._on_video_progress,
+                        on_result=self._on_video_done, on_error=self._on_error,
+                        on_finished=lambda: self._set_running(False))
+
+    def _on_video_progress(self, p) -> None:
+        if p.total:
+            self.progress.setRange(0, p.total)
+            self.progress.setValue(min(p.frames, p.total))
+        left = (p.total - p.frames) / p.fps if p.total and p.fps > 0 else None
+        if p.frames:
+            self.status.setText(f"frame {p.frames}" + (f" / {p.total}" if p.total else "")
+                                + f" — {p.fps:.1f} frames/s — {format_eta(left)} left")
+
+    def _on_video_done(self, outcome) -> None:
+        self.summary = outcome
+        if outcome.skipped:
+            self.status.setText(f"Skipped: {outcome.mp4.name} exists (tick Overwrite to replace it).")
+            return
+        if outcome.error:
+            self._add_error(outcome.mp4.name, outcome.error)
+        out = QUrl.fromLocalFile(str(outcome.mp4.parent)).toString()
+        self.result.setText(f"<b>{'Stopped' if outcome.error else 'Done'}</b>: {outcome.frames} frames in "
+                            f"{outcome.elapsed:.1f} s → {_esc(outcome.mp4.name)} "
+                            f"({outcome.size_bytes / 1e6:.1f} MB) and {_esc(outcome.jsonl.name)}"
+                            f" · <a href=\"{out}\">Open the output folder</a>")
+        self.progress.setRange(0, max(1, outcome.frames))
+        self.progress.setValue(outcome.frames)
+        self.status.setText("Done." if not outcome.error else "Stopped; what was analysed is kept.")
 
     def cancel(self) -> None:
         if self._cancel is not None:

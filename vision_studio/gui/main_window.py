@@ -160,7 +160,7 @@ class MainWindow(QMainWindow):
                                        "Save the image with its overlays")
         self.act_export_results = self._action("Export &Results…", self._export_results_dialog,
                                                tip="Save the detections as JSON, CSV, COCO, YOLO or VOC")
-        self.act_batch = self._action("&Batch Process Folder…", self._batch_dialog_open, "Ctrl+B",
+        self.act_batch = self._action("&Batch Process Folder or Video…", self._batch_dialog_open, "Ctrl+B",
                                       tip="Run the pipeline and analyzers over a folder and export everything")
         self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.act_prev = self._action("&Previous Image", lambda: self.browser.step(-1),
