@@ -108,3 +108,15 @@ def test_screenshot_says_so_when_the_image_or_pipeline_fails(tmp_path):
     assert any("broken.png" in line for line in errors), r.stderr
     assert any("no_such_op" in line for line in errors), r.stderr
     assert "Traceback" not in r.stderr and out.is_file()
+
+
+def test_a_closed_pipe_is_not_an_error():
+    """`vision-studio ops | head -1`: the reader goes away early; no 'Broken pipe' message."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe now fails with EPIPE, as after `head` exits
+    try:
+        r = subprocess.run([sys.executable, "-m", "vision_studio", "ops"], stdout=write_end, stderr=subprocess.PIPE,
+                           timeout=60, env=os.environ)
+    finally:
+        os.close(write_end)
+    assert r.returncode == 0 and b"Broken pipe" not in r.stderr and b"Traceback" not in r.stderr, r.stderr

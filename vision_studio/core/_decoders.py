@@ -135,7 +135,9 @@ _TRUNCATED_WORDS = ("truncat", "premature end", "failed to read", "unexpected en
 
 
 def failure_reason(exc: BaseException | None, data: bytes, fmt: str | None) -> str:
-    text = short(exc) if exc is not None else ""
+    # An ImportError is an optional decoder plugin that is not installed (e.g. pi_heif for
+    # HEIF), not a fact about this file: it would only mislead.
+    text = short(exc) if exc is not None and not isinstance(exc, ImportError) else ""
     detail = f" ({text})" if text else ""
     if any(w in text.lower() for w in _TRUNCATED_WORDS):
         return f"truncated {fmt or 'image'} file: it ends before the image data is complete{detail}"
