@@ -33,11 +33,15 @@ def capture_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("capture ")]
 
 
-def test_video_plays_at_its_rate_with_player_controls(window, qtbot, clip):
+def test_video_plays_at_its_rate_with_player_controls(window, qtbot, clip, sample_images):
     path, frames = clip
     dock, live = window.sources_dock, window.live
+    window.open_paths([sample_images["bus.jpg"]])
+    qtbot.waitUntil(lambda: window.info_dock._tree.topLevelItemCount() > 0, timeout=10000)
     assert dock.open_source(str(path))
     qtbot.waitUntil(lambda: window.canvas.has_image(), timeout=5000)
+    qtbot.waitUntil(lambda: window.info_dock._tree.topLevelItemCount() == 0, timeout=5000)  # not bus.jpg's facts
+    assert window.size_label.text() == ""
     qtbot.wait(1500)
     hud = live.hud_text()
     shown_fps = live._shown.value()

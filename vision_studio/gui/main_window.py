@@ -281,6 +281,7 @@ class MainWindow(QMainWindow):
         self.sources_dock.attach(self.live)
         self.sources_dock.sig_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.live.sig_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.live.sig_state.connect(self._on_live_state)
         b.sig_loading.connect(lambda _path: self.live.stop() if self.live.active else None)  # an image replaces it
         self._rect_param: str | None = None
         self.jobs.sig_busy_changed.connect(self._on_busy)
@@ -332,6 +333,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{image.path.name}{notes}", 10000)
         self._add_recent(image.path)
         self.settings.setValue("last_dir", str(image.path.parent))
+
+    def _on_live_state(self, state: str, _message: str) -> None:
+        if state in ("opening", "playing"):  # the panels must not keep describing the still image
+            self.info_dock.show_info(None)
+            self.size_label.setText("")
+            self.results_dock.set_tables([])
 
     # ------------------------------------------------------------------ analyzers
     def set_face_settings(self, faces: FaceSettings | None) -> None:
