@@ -14,7 +14,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")  # as the app's entry points set it
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "testdata"
+SHARED = (ROOT.parent / "shared" / "testdata").resolve()  # ../shared may be a symlink; the app stores resolved paths
 
 
 def pytest_report_header(config):

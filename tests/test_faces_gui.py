@@ -16,7 +16,7 @@ from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT.parent / "shared" / "testdata" / "faces" / "face_recognition" / "examples"
+EXAMPLES = (ROOT.parent / "shared" / "testdata" / "faces" / "face_recognition" / "examples").resolve()  # ../shared may be a symlink
 TRAIN = EXAMPLES / "knn_examples" / "train"
 YUNET = ROOT.parent / "shared" / "testdata" / "models" / "face_detection_yunet_2023mar.onnx"
 

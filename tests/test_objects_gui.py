@@ -25,7 +25,7 @@ from vision_studio.gui import model_manager as mm
 from vision_studio.gui.docks.objects import DEFAULT_MODEL, ObjectsDock
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ROOT.parent / "shared" / "testdata" / "models"
+MODELS = (ROOT.parent / "shared" / "testdata" / "models").resolve()  # the app stores resolved paths
 ONNX = MODELS / "yolov8n_int8.onnx"
 OPENVINO = MODELS / "yolov8n_int8_openvino_model"
 needs_models = pytest.mark.skipif(not ONNX.is_file(), reason="needs ../shared/testdata/models")
