@@ -43,6 +43,10 @@ class FaceSettings:
     anonymize: str | None = None  # "blur" | "pixelate"
     unknown_only: bool = False
 
+    def matcher_key(self) -> tuple:
+        """What needs a new gallery matcher when it changes."""
+        return (self.gallery_path, self.gallery_version, self.options.tolerance, self.options.margin)
+
     def __post_init__(self):
         if self.anonymize not in (None, "blur", "pixelate"):
             raise ValueError(f"anonymize must be blur or pixelate, got {self.anonymize!r}")
@@ -107,8 +111,7 @@ class StageCache:
         if settings.objects and (self._detector is None or self._object_key != settings.objects.load_key()):
             todo.append(f"Loading model {settings.objects.model or 'default'}…")
         f = settings.faces
-        if f and f.recognize and self._matcher_key != (f.gallery_path, f.gallery_version,
-                                                       f.options.tolerance, f.options.margin):
+        if f and f.recognize and self._matcher_key != f.matcher_key():
             todo.append("Loading the face gallery…")
         return todo
 
@@ -135,7 +138,7 @@ class StageCache:
     def _face_stage(self, s: FaceSettings) -> FaceStage:
         matcher = None
         if s.recognize:
-            key = (s.gallery_path, s.gallery_version, s.options.tolerance, s.options.margin)
+            key = s.matcher_key()
             if key != self._matcher_key:
                 from vision_studio.core.faces import Gallery, matcher_for
 
