@@ -4,6 +4,7 @@ stream that goes down, bad sources, and every thread stopped on switch and close
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 import time
 
 import cv2
@@ -68,6 +69,29 @@ def test_video_plays_at_its_rate_with_player_controls(window, qtbot, clip, sampl
     assert live.capture.stats().state == "ended" and dock.position.text() == "90 / 90"
 
 
+def test_keyboard_plays_pauses_and_steps(window, qtbot, clip):
+    from PySide6.QtCore import Qt
+
+    live = window.live
+    window.activateWindow()
+    window.canvas.setFocus()
+    assert window.sources_dock.open_source(str(clip[0]))
+    qtbot.waitUntil(lambda: live.capture.stats().state == "playing", timeout=5000)
+    assert "Space" in window.act_play.shortcut().toString()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: live.capture.stats().state == "paused", timeout=3000)
+    qtbot.wait(200)
+    at = live._frame.index
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Period)
+    qtbot.waitUntil(lambda: live._frame.index == at + 1, timeout=3000)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Right)  # with a video open, Left/Right step frames
+    qtbot.waitUntil(lambda: live._frame.index == at + 2, timeout=3000)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Left)
+    qtbot.waitUntil(lambda: live._frame.index == at + 1, timeout=3000)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: live._frame.index > at + 5, timeout=3000)
+
+
 @pytest.mark.skipif(not MODEL.is_file(), reason="needs ../shared/testdata/models")
 def test_objects_are_tracked_and_drawn_while_the_picture_keeps_its_rate(window, qtbot, clip):
     from vision_studio.core.analyzers import ObjectSettings
@@ -81,6 +105,16 @@ def test_objects_are_tracked_and_drawn_while_the_picture_keeps_its_rate(window, 
     assert {d.label for d in res.detections} >= ({"bus", "person"} if res.index < 45 else {"dog", "bicycle"})
     assert all(d.track_id is not None for d in res.detections)
     qtbot.waitUntil(lambda: len(window.canvas._boxes) >= 3, timeout=3000)
+    # A new frame with the same result keeps the overlay items; a new result replaces them.
+    live, pixels = window.live, window.live._frame.pixels
+    live._show(pixels)
+    items = list(window.canvas._boxes.values())
+    live._show(pixels)
+    assert list(window.canvas._boxes.values()) == items
+    assert len(items) == sum(d.box is not None for d in live.result.detections)
+    live.result = replace(live.result, detections=live.result.detections[:1])
+    live._show(pixels)
+    assert len(window.canvas._boxes) == 1 and list(window.canvas._boxes.values())[0] not in items
     window.live.seek(0)  # the 3 s clip may have ended while the model loaded
     window.live.play()
     qtbot.wait(1500)

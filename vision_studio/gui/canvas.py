@@ -69,9 +69,12 @@ class ImageCanvas(QGraphicsView):
     def has_image(self) -> bool:
         return not self._pixmap_item.pixmap().isNull()
 
-    def set_pixmap(self, pixmap: QPixmap, keep_view: bool = False, scale: float = 1.0) -> None:
+    def set_pixmap(self, pixmap: QPixmap, keep_view: bool = False, scale: float = 1.0,
+                   keep_overlays: bool = False) -> None:
         """Show `pixmap`; `scale` < 1 marks a downscaled preview, shown at full size so
-        scene coordinates stay ORIGINAL image pixels."""
+        scene coordinates stay ORIGINAL image pixels. `keep_overlays`: the overlays stay
+        when the size is unchanged (video frames: redrawing them 30 times a second costs
+        GUI time, and Python time here is time the analysis thread waits for the GIL)."""
         self._pixmap_item.setPixmap(pixmap)
         self._pixmap_item.setScale(1.0 / scale)
         w, h = pixmap.width() / scale, pixmap.height() / scale
@@ -80,7 +83,8 @@ class ImageCanvas(QGraphicsView):
         tolerance = 1.0 / scale + 0.5
         changed = abs(old.width() - w) > tolerance or abs(old.height() - h) > tolerance
         self._scene.setSceneRect(QRectF(0, 0, w, h))
-        self.clear_overlays()
+        if changed or not keep_overlays:
+            self.clear_overlays()
         if not keep_view or self._fit_mode or changed:
             self.fit()
 

@@ -70,6 +70,7 @@ class LiveController(QObject):
         self._generation = 0
         self._seq = -1
         self._frame = None
+        self._drawn: tuple = ()  # (result, width, height) the canvas overlays show
         self.result: LiveResult | None = None
         self._recorder = None
         self._shown, self._analysed = _Rate(), _Rate()
@@ -106,7 +107,7 @@ class LiveController(QObject):
 
         self.stop()
         self.capture = Capture(spec).start()
-        self._seq, self._frame, self.result, self._state = -1, None, None, ("", "")
+        self._seq, self._frame, self.result, self._state, self._drawn = -1, None, None, ("", ""), ()
         self._shown, self._analysed = _Rate(), _Rate()
         self.canvas.clear(f"Opening {spec.label}…")
         self._box = RequestBox()
@@ -137,7 +138,7 @@ class LiveController(QObject):
             ok = self.capture.stop()
             self.capture = None
         ok = self.jobs.shutdown(8000) and self.side_jobs.shutdown(8000) and ok
-        self._box, self.result, self._frame, self._recorder = None, None, None, None
+        self._box, self.result, self._frame, self._recorder, self._drawn = None, None, None, None, ()
         self.hud.hide()
         self.banner.hide()
         self.sig_recording.emit("")
@@ -195,10 +196,16 @@ class LiveController(QObject):
         self.sig_position.emit(frame.index, (st.info.frame_count or 0) if st.info else 0)
 
     def _show(self, rgb) -> None:
-        self.canvas.set_pixmap(rgb_to_pixmap(rgb), keep_view=True)
+        pixmap = rgb_to_pixmap(rgb)
+        self.canvas.set_pixmap(pixmap, keep_view=True, keep_overlays=True)
         res = self.result
-        if res is not None and res.detections:
-            self.canvas.set_results(list(res.detections), res.style)
+        drawn = (res, pixmap.width(), pixmap.height())
+        if drawn != self._drawn:  # overlays change with a result (or the frame size), not every frame
+            self._drawn = drawn
+            if res is not None and res.detections:
+                self.canvas.set_results(list(res.detections), res.style)
+            else:
+                self.canvas.clear_overlays()
         self._shown.tick()
 
     def _on_analysis(self, item) -> None:

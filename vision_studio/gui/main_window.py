@@ -163,10 +163,20 @@ class MainWindow(QMainWindow):
         self.act_batch = self._action("&Batch Process Folder or Video…", self._batch_dialog_open, "Ctrl+B",
                                       tip="Run the pipeline and analyzers over a folder and export everything")
         self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.act_prev = self._action("&Previous Image", lambda: self.browser.step(-1),
-                                     ["PgUp", "Left"], SP.SP_ArrowBack, "Previous image")
-        self.act_next = self._action("&Next Image", lambda: self.browser.step(1),
-                                     ["PgDown", "Right"], SP.SP_ArrowForward, "Next image")
+        self.act_prev = self._action("&Previous Image", lambda: self._go(-1),
+                                     ["PgUp", "Left"], SP.SP_ArrowBack, "Previous image (a video: frame)")
+        self.act_next = self._action("&Next Image", lambda: self._go(1),
+                                     ["PgDown", "Right"], SP.SP_ArrowForward, "Next image (a video: frame)")
+        # Playback keys press the Sources panel's buttons, so they follow its enabled state
+        # (a camera cannot pause or step; nothing happens without a source).
+        dock = self.sources_dock
+        self.act_play = self._action("&Play / Pause", dock.play_button.click, "Space", tip="Play or pause the video")
+        self.act_frame_next = self._action("&Next Frame", dock.next_button.click, ".", tip="Pause and step forward")
+        self.act_frame_prev = self._action("&Previous Frame", dock.back_button.click, ",", tip="Pause and step back")
+        self.act_snapshot = self._action("&Snapshot", dock.snapshot_button.click, "Shift+S",
+                                         tip="Save the frame on screen with its overlays")
+        self.act_record = self._action("&Record / Stop Recording", dock.record_button.click, "Shift+R",
+                                       tip="Record the annotated stream to an MP4")
         self.act_zoom_in = self._action("Zoom &In", self.canvas.zoom_in,
                                         [QKeySequence.StandardKey.ZoomIn, "+", "="], tip="Zoom in")
         self.act_zoom_out = self._action("Zoom &Out", self.canvas.zoom_out,
@@ -234,6 +244,12 @@ class MainWindow(QMainWindow):
 
         go = mb.addMenu("&Go")
         go.addActions([self.act_prev, self.act_next])
+        playback = mb.addMenu("P&layback")
+        playback.addActions([self.act_play, self.act_frame_prev, self.act_frame_next])
+        playback.addSeparator()
+        playback.addActions([self.act_snapshot, self.act_record])
+        playback.addSeparator()
+        playback.addAction("Open &Video, Camera or Stream…", self.show_sources)
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(self.act_about)
 
@@ -576,6 +592,13 @@ class MainWindow(QMainWindow):
         if paths:
             event.acceptProposedAction()
             self.open_paths(paths)
+
+    def _go(self, step: int) -> None:
+        """Left/Right: the next image, or with a video playing, the next frame."""
+        if self.live.active:
+            (self.sources_dock.next_button if step > 0 else self.sources_dock.back_button).click()
+        else:
+            self.browser.step(step)
 
     def show_sources(self) -> None:
         self.sources_dock.show()
