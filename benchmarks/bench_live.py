@@ -38,14 +38,15 @@ W, H, FPS, SECONDS_OF_VIDEO = 640, 480, 30.0, 20
 GOALS = {"shown_fps": 29.0, "ratio": 0.95, "stall_p99_ms": 20.0, "rss_growth_mb": 20.0}
 
 
-def run(repeat: int = 1, seconds: int = 300, threads: int = 1) -> list[dict]:
+def run(repeat: int = 1, seconds: int = 300, threads: int = 1, cycles: int = 10, bare_seconds: float = 15) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="vs-bench-live-") as tmp:
         env = {**os.environ, "PYTHONPATH": str(REPO), "VISION_STUDIO_DATA_DIR": str(Path(tmp) / "data"),
                "OPENCV_LOG_LEVEL": "OFF", "VISION_STUDIO_THREADS": str(threads)}
         env.setdefault("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "offscreen")
-        cmd = [python_exe(), str(Path(__file__).resolve()), "--child", "--tmp", tmp, "--seconds", str(seconds)]
+        cmd = [python_exe(), str(Path(__file__).resolve()), "--child", "--tmp", tmp, "--seconds", str(seconds),
+               "--cycles", str(cycles), "--bare-seconds", str(bare_seconds)]
         proc = subprocess.run(cmd, cwd=tmp, stdout=subprocess.PIPE, text=True, env=env,
-                              timeout=seconds * 3 + 600, check=False)
+                              timeout=seconds * 3 + cycles * bare_seconds * 2 + 600, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark process failed with exit code {proc.returncode}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -112,21 +113,27 @@ def _make_video(path: Path) -> list:
     return frames
 
 
-def _bare(model_path: Path, frames: list, seconds: float, threads: int, track: bool = False) -> float:
+_BARE_MODELS: dict = {}
+
+
+def _bare(model_path: Path, frames: list, seconds: float, threads: int, track: bool = False,
+          warm: bool = True) -> float:
     """Frames per second of a bare ultralytics loop (predict, or track with persist=True)."""
     import torch
     from ultralytics import YOLO
 
     from vision_studio.core.detection import settings
 
-    model = YOLO(str(model_path))
+    model = _BARE_MODELS.get(track) if not warm else None  # the same model and tracker each cycle
+    model = model or _BARE_MODELS.setdefault(track, YOLO(str(model_path)))
     kw = {**settings.predict_kwargs(), "imgsz": 640, "conf": 0.25, "iou": 0.7, "device": "cpu"}
     call = (lambda f: model.track(f, persist=True, tracker="bytetrack.yaml", **{**kw, "conf": 0.1})) if track \
         else (lambda f: model.predict(f, **kw))
-    call(frames[0])  # builds the predictor, which resets torch's thread count
-    torch.set_num_threads(threads)
-    for f in frames[:8]:  # the first calls after a thread-count change take ~2 s each (oneDNN set-up)
-        call(f)
+    if warm:
+        call(frames[0])  # builds the predictor, which resets torch's thread count
+        torch.set_num_threads(threads)
+        for f in frames[:8]:  # the first calls after a thread-count change take ~2 s each (oneDNN set-up)
+            call(f)
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         call(frames[n % len(frames)])
@@ -134,7 +141,63 @@ def _bare(model_path: Path, frames: list, seconds: float, threads: int, track: b
     return n / (time.perf_counter() - t0)
 
 
-def _live(video: Path, model: Path, tmp: Path, seconds: float, warmup: float) -> dict:
+class _BareWorker:
+    """The bare loop in a process of its own (so it shares nothing with the window's process),
+    started once and told to run for N seconds at a time: `run(seconds, track)` -> fps."""
+
+    def __init__(self, model: Path, video: Path, threads: int):
+        env = {**os.environ, "VISION_STUDIO_THREADS": str(threads)}
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--bare-worker",
+                                      str(model), str(video), str(threads)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=env)
+        self._read()  # "ready": model loaded, frames decoded, warmed up
+
+    def _read(self) -> str:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the bare-loop process ended")
+        return line.strip()
+
+    def run(self, seconds: float, track: bool = False) -> float:
+        self.proc.stdin.write(f"{'track' if track else 'predict'} {seconds}\n")
+        self.proc.stdin.flush()
+        return float(self._read())
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(30)
+
+
+def bare_worker(model: Path, video: Path, threads: int) -> None:
+    """--bare-worker: decode the video's first frames, then answer "predict S" / "track S" with fps."""
+    import cv2
+
+    from vision_studio.core.detection import settings
+
+    settings.ensure_configured()
+    cap = cv2.VideoCapture(str(video))
+    frames = []
+    while len(frames) < 240:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(f)
+    cap.release()
+    _bare(model, frames, 2.0, threads)
+    _bare(model, frames, 2.0, threads, track=True)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        kind, seconds = line.split()
+        print(f"{_bare(model, frames, float(seconds), threads, track=kind == 'track', warm=False):.4f}", flush=True)
+
+
+def _live(video: Path, model: Path, tmp: Path, worker: _BareWorker, seconds: float, warmup: float,
+          cycles: int, bare_seconds: float) -> dict:
+    """The window plays `video` with objects on. After `warmup`, `cycles` times: the video is
+    paused and the bare loop runs `bare_seconds` (then a third of that tracking) in its own
+    process; the video plays again, 2 s settle, then `seconds / cycles` measured. Interleaving
+    puts bare and live side by side in time: on this shared VM the CPU's speed drifts by
+    +-10 % over minutes (measured: 10 s bare runs of 20.4-24.1 fps on a quiet machine)."""
     from PySide6.QtCore import QSettings, Qt, QTimer
 
     from vision_studio.core.analyzers import ObjectSettings
@@ -150,16 +213,19 @@ def _live(video: Path, model: Path, tmp: Path, seconds: float, warmup: float) ->
     latencies: list[float] = []
     gaps: list[float] = []
     rss: list[tuple[float, float]] = []
-    measuring = {"on": False, "t0": 0.0, "dropped0": 0}
+    bare: list[float] = []
+    bare_track: list[float] = []
+    phases: list[dict] = []
+    m = {"on": False, "t0": 0.0, "measured": 0.0, "dropped": 0, "cpu": {}, "phase": {}}
     show, on_analysis = live._show, live._on_analysis
 
     def counted_show(rgb):
         show(rgb)
-        counts["shown"] += measuring["on"]
+        counts["shown"] += m["on"]
 
     def counted_analysis(item):
         on_analysis(item)
-        if measuring["on"] and getattr(item, "seq", -1) >= 0:
+        if m["on"] and getattr(item, "seq", -1) >= 0:
             counts["analysed"] += 1
             latencies.append(item.latency)
 
@@ -174,61 +240,91 @@ def _live(video: Path, model: Path, tmp: Path, seconds: float, warmup: float) ->
 
     def on_beat():
         now = time.perf_counter()
-        if measuring["on"]:
+        if m["on"]:
             gaps.append(now - last[0])
         last[0] = now
 
     beat.timeout.connect(on_beat)
     beat.start()
     start = time.perf_counter()
-
-    def begin():
-        measuring.update(on=True, t0=time.perf_counter(), dropped0=live.capture.stats().dropped,
-                         cpu0=_thread_cpu())
-        rss.append((0.0, _rss_mb()))
+    rss_t0 = [0.0]
 
     def sample():
-        if measuring["on"]:
-            rss.append((time.perf_counter() - measuring["t0"], _rss_mb()))
+        if rss_t0[0]:
+            rss.append((time.perf_counter() - rss_t0[0], _rss_mb()))
 
     sampler = QTimer()
     sampler.setInterval(5000)
     sampler.timeout.connect(sample)
     sampler.start()
     result: dict = {}
+    per_cycle = seconds / cycles
+
+    def begin_measuring():
+        m["phase"] = {"shown": counts["shown"], "analysed": counts["analysed"], "t0": time.perf_counter()}
+        m.update(on=True, t0=time.perf_counter(), dropped0=live.capture.stats().dropped, cpu0=_thread_cpu())
+        last[0] = time.perf_counter()
+        QTimer.singleShot(int(per_cycle * 1000), end_measuring)
+
+    def end_measuring():
+        elapsed = time.perf_counter() - m["t0"]
+        m["on"] = False
+        m["measured"] += elapsed
+        m["dropped"] += live.capture.stats().dropped - m["dropped0"]
+        cpu = _thread_cpu()
+        for k, v in cpu.items():
+            m["cpu"][k] = m["cpu"].get(k, 0.0) + v - m["cpu0"].get(k, 0.0)
+        ph = m["phase"]
+        phases.append({"analysis_fps": round((counts["analysed"] - ph["analysed"]) / elapsed, 2),
+                       "shown_fps": round((counts["shown"] - ph["shown"]) / elapsed, 2)})
+        cycle()
+
+    def cycle():
+        if not rss_t0[0]:
+            rss_t0[0] = time.perf_counter()
+            rss.append((0.0, _rss_mb()))
+        if len(phases) == cycles:
+            return finish()
+        live.pause()
+        app.processEvents()
+        time.sleep(0.3)  # the analysis of the last frame ends
+        bare.append(worker.run(bare_seconds))
+        bare_track.append(worker.run(bare_seconds / 3, track=True))
+        phases_bare = bare[-1]
+        print(f"cycle {len(phases) + 1}/{cycles}: bare {phases_bare:.2f} fps", file=sys.stderr)
+        live.play()
+        QTimer.singleShot(2000, begin_measuring)
 
     def finish():
-        elapsed = time.perf_counter() - measuring["t0"]
-        measuring["on"] = False
+        elapsed = m["measured"]
         st = live.capture.stats()
-        rss.append((elapsed, _rss_mb()))
+        rss.append((time.perf_counter() - rss_t0[0], _rss_mb()))
         stalls = sorted(max(0.0, g - 0.005) * 1000 for g in gaps)
         p = lambda q: stalls[min(len(stalls) - 1, int(q * len(stalls)))] if stalls else float("nan")  # noqa: E731
         lat = sorted(latencies)
-        cpu1 = _thread_cpu()
-        cpu = {k: round((v - measuring["cpu0"].get(k, 0.0)) / elapsed, 3) for k, v in cpu1.items()}
-        cpu = dict(sorted(((k, v) for k, v in cpu.items() if v >= 0.001), key=lambda kv: -kv[1]))
+        cpu = {k: round(v / elapsed, 3) for k, v in m["cpu"].items() if v / elapsed >= 0.001}
+        cpu = dict(sorted(cpu.items(), key=lambda kv: -kv[1]))
         result.update(shown_fps=counts["shown"] / elapsed, analysis_fps=counts["analysed"] / elapsed,
                       stall_p50_ms=p(0.5), stall_p99_ms=p(0.99), stall_max_ms=stalls[-1] if stalls else 0,
                       latency_median_ms=lat[len(lat) // 2] * 1000 if lat else float("nan"),
-                      dropped=st.dropped - measuring["dropped0"], measured_s=elapsed,
+                      dropped=m["dropped"], measured_s=elapsed,
                       rss_start_mb=rss[0][1], rss_end_mb=rss[-1][1], rss_growth_mb=rss[-1][1] - rss[0][1],
-                      rss_samples=[(round(t), round(m, 1)) for t, m in rss[:: max(1, len(rss) // 12)]],
-                      source_fps=st.source_fps, platform=app.platformName(),
-                      cpu_cores_by_thread=cpu)
+                      rss_span_s=rss[-1][0],
+                      rss_samples=[(round(t), round(v, 1)) for t, v in rss[:: max(1, len(rss) // 12)]],
+                      source_fps=st.source_fps, platform=app.platformName(), cpu_cores_by_thread=cpu,
+                      bare=bare, bare_track=bare_track, phases=phases)
         beat.stop()
         sampler.stop()
         w.close()
         app.quit()
 
-    QTimer.singleShot(int(warmup * 1000), begin)
-    QTimer.singleShot(int((warmup + seconds) * 1000), finish)
+    QTimer.singleShot(int(warmup * 1000), cycle)
     app.exec()
     result["total_s"] = time.perf_counter() - start
     return result
 
 
-def child(tmp: Path, seconds: float, bare_seconds: float, warmup: float) -> list[dict]:
+def child(tmp: Path, seconds: float, bare_seconds: float, warmup: float, cycles: int) -> list[dict]:
     from vision_studio.core.detection import settings
 
     settings.ensure_configured()  # before ultralytics is imported: its settings go to the data dir
@@ -242,24 +338,21 @@ def child(tmp: Path, seconds: float, bare_seconds: float, warmup: float) -> list
     YOLO("yolo26n.yaml").save(str(model))
     load = [round(os.getloadavg()[0], 2)]
     video = tmp / "live.mp4"
-    frames = _make_video(video)
-    print(f"video ready; bare loops ({bare_seconds:.0f} s each)…", file=sys.stderr)
-    bare = [_bare(model, frames, bare_seconds, threads)]
-    bare_track = [_bare(model, frames, bare_seconds, threads, track=True)]
+    _make_video(video)
+    print("video ready; starting the bare-loop process…", file=sys.stderr)
+    worker = _BareWorker(model, video, threads)
+    try:
+        row = _live(video, model, tmp, worker, seconds, warmup, cycles, bare_seconds)
+    finally:
+        worker.close()
     load.append(round(os.getloadavg()[0], 2))
-    print(f"bare {bare[0]:.2f} fps, track {bare_track[0]:.2f}; live window ({warmup:.0f} + {seconds:.0f} s)…",
-          file=sys.stderr)
-    row = _live(video, model, tmp, seconds, warmup)
-    load.append(round(os.getloadavg()[0], 2))
-    print("bare loops again…", file=sys.stderr)
-    bare_track.append(_bare(model, frames, bare_seconds, threads, track=True))
-    bare.append(_bare(model, frames, bare_seconds, threads))
-    load.append(round(os.getloadavg()[0], 2))
-    bare_fps, track_fps = sum(bare) / len(bare), sum(bare_track) / len(bare_track)
-    row.update(bare_fps=bare_fps, bare_runs=[round(b, 2) for b in bare], ratio=row["analysis_fps"] / bare_fps,
-               bare_track_fps=track_fps, bare_track_runs=[round(b, 2) for b in bare_track],
-               ratio_vs_track=row["analysis_fps"] / track_fps,
-               threads=threads, load=load, case="30 fps 640x480 MP4, yolo26n.yaml (seed 0), ByteTrack")
+    bare_fps = sum(row["bare"]) / len(row["bare"])
+    track_fps = sum(row["bare_track"]) / len(row["bare_track"])
+    row.update(bare_fps=bare_fps, bare_runs=[round(b, 2) for b in row.pop("bare")],
+               ratio=row["analysis_fps"] / bare_fps, bare_track_fps=track_fps,
+               bare_track_runs=[round(b, 2) for b in row.pop("bare_track")],
+               ratio_vs_track=row["analysis_fps"] / track_fps, threads=threads, load=load, cycles=cycles,
+               case="30 fps 640x480 MP4, yolo26n.yaml (seed 0), ByteTrack")
     return [row]
 
 
@@ -270,13 +363,17 @@ if __name__ == "__main__":
     ap.add_argument("--child", action="store_true")
     ap.add_argument("--tmp")
     ap.add_argument("--seconds", type=float, default=300)
-    ap.add_argument("--bare-seconds", type=float, default=30)
+    ap.add_argument("--bare-seconds", type=float, default=15, help="bare predict per cycle (+1/3 tracking)")
+    ap.add_argument("--cycles", type=int, default=10, help="bare/live alternations")
+    ap.add_argument("--bare-worker", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--warmup", type=float, default=15)
     ap.add_argument("--threads", type=int, default=1, help="torch threads for the model, both loops (see docs)")
     a = ap.parse_args()
-    if a.child:
-        print(json.dumps(child(Path(a.tmp), a.seconds, a.bare_seconds, a.warmup)))
+    if a.bare_worker:
+        bare_worker(Path(a.bare_worker[0]), Path(a.bare_worker[1]), int(a.bare_worker[2]))
+    elif a.child:
+        print(json.dumps(child(Path(a.tmp), a.seconds, a.bare_seconds, a.warmup, a.cycles)))
     else:
-        rows = run(seconds=int(a.seconds), threads=a.threads)
+        rows = run(seconds=int(a.seconds), threads=a.threads, cycles=a.cycles, bare_seconds=a.bare_seconds)
         print(json.dumps(rows, indent=2))
         print("\n".join(summary(rows)))
