@@ -196,3 +196,41 @@ def test_switching_sources_and_closing_stop_every_thread(window, qtbot, clip, tm
     qtbot.waitUntil(lambda: window.live._frame is not None, timeout=5000)
     window.close()
     assert not window.live.active and not capture_threads()
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
+    return ix * iy / union if union > 0 else 0.0
+
+
+@pytest.mark.skipif(not MODEL.is_file(), reason="needs ../shared/testdata/models")
+def test_filtered_video_keeps_its_rate_and_is_what_the_model_sees(window, qtbot, clip):
+    from vision_studio.core.analyzers import ObjectSettings
+    from vision_studio.core.detection import ObjectDetector
+
+    path, frames = clip
+    live = window.live
+    window.pipeline_dock.add_op("flip")  # mirror left-right: the picture and the boxes both move
+    window.set_object_settings(ObjectSettings(model=str(MODEL)))
+    window.sources_dock.open_source(str(path))
+    qtbot.waitUntil(lambda: live.result is not None and len(live.result.detections) >= 3, timeout=20000)
+    res = live.result
+    assert res.image is None  # the filter thread makes the picture, not the analysis
+    photo = frames[0] if res.index < 45 else frames[1]
+    expected = ObjectDetector(MODEL, threads=1).predict(np.ascontiguousarray(photo[:, ::-1]))
+    best = max(expected, key=lambda d: d.confidence)
+    assert max(_iou(best.box, d.box) for d in res.detections if d.box) > 0.7  # analysed: the flipped frames
+    live.seek(0)
+    live.play()
+    qtbot.wait(1500)
+    assert live._shown.value() > 15  # filtered, and still not waiting for the model
+    photo = frames[0] if live._frame.index < 45 else frames[1]
+    assert np.abs(shown(window).astype(int) - photo[:, ::-1].astype(int)).mean() < 8
+    from vision_studio.core.pipeline import Pipeline
+
+    window.pipeline.edit(Pipeline(), "Remove all steps")  # filters off: the raw frames again
+    live.seek(0)
+    qtbot.waitUntil(lambda: live._frame.index < 40 and np.abs(shown(window).astype(int)
+                                                              - frames[0].astype(int)).mean() < 8, timeout=5000)

@@ -77,17 +77,18 @@ class Analysis:
 
 
 def analyze(plan: AnalysisPlan, pixels: np.ndarray,
-            should_stop: Callable[[], bool] | None = None) -> Analysis:
-    """Filters, then the analyzers, for one RGB uint8 image (detections in original pixels)."""
+            should_stop: Callable[[], bool] | None = None, filtered: PipelineOutput | None = None) -> Analysis:
+    """Filters, then the analyzers, for one RGB uint8 image (detections in original pixels).
+    `filtered`: the pipeline's output for `pixels`, computed already (the live view filters
+    every frame in a thread of its own and analyses some of them)."""
     from vision_studio.core.annotate import Style
     from vision_studio.core.ops.spec import to_rgb
 
-    out = run_pipeline(plan.pipeline, pixels, should_stop=should_stop)
+    out = filtered if filtered is not None else run_pipeline(plan.pipeline, pixels, should_stop=should_stop)
     if not plan.has_analyzers:
         return Analysis(out.image, tuple(out.detections), out, Style())
-    filtered = to_rgb(out.image)
-    seen = pixels if plan.detect_on == "original" else filtered
-    canvas = filtered if filtered.shape[:2] == seen.shape[:2] else to_rgb(pixels)
+    seen = pixels if plan.detect_on == "original" else to_rgb(out.image)
+    canvas = overlay_canvas(plan.detect_on, pixels, out)
     found: list[Detection] = []
     if plan.objects is not None:
         if should_stop is not None and should_stop():
@@ -105,6 +106,15 @@ def analyze(plan: AnalysisPlan, pixels: np.ndarray,
     # Landmarks drawn over an anonymized face would give its shape away again.
     style = Style(show_landmarks=not (plan.faces and plan.faces.anonymize))
     return Analysis(canvas, tuple(out.detections) + tuple(found), out, style)
+
+
+def overlay_canvas(detect_on: str, pixels: np.ndarray, out: PipelineOutput) -> np.ndarray:
+    """The RGB image the analyzers' boxes go on: the filtered one, or the original when
+    detection ran on it and a geometry step changed the size."""
+    from vision_studio.core.ops.spec import to_rgb
+
+    filtered = to_rgb(out.image)
+    return filtered if detect_on != "original" or filtered.shape[:2] == pixels.shape[:2] else to_rgb(pixels)
 
 
 def analyze_image(plan: AnalysisPlan, pixels: np.ndarray,

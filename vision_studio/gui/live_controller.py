@@ -4,6 +4,9 @@ Threads (nothing here ever waits for a model):
 - the Capture's own thread keeps the newest frame (core/sources/capture.py);
 - a QTimer on the GUI thread pulls that frame every half frame interval and shows it
   with the latest overlays: the picture moves at the source rate whatever the models cost;
+- with filters on, ONE filter job filters every newest frame into a slot the timer shows
+  instead (core/sources/live.filter_loop), so filtered video keeps the source rate too; with
+  anonymizing on, the analysed images themselves are shown (never a face before its blur);
 - ONE analysis job (a serial JobRunner: one owning thread, its own StageCache) analyses
   the newest frame it can get with the current pipeline + analyzer settings
   (core/sources/live.analysis_loop) and yields results, which replace the overlays;
@@ -63,6 +66,7 @@ class LiveController(QObject):
         super().__init__(parent)
         self.canvas, self.pipeline = canvas, pipeline
         self.jobs = JobRunner(self, serial=True)  # the analysis thread: one owner for its models
+        self.filter_jobs = JobRunner(self, serial=True)  # the filter thread (filters on, per frame)
         self.side_jobs = JobRunner(self)  # recording, snapshots
         self.capture: Capture | None = None
         self._stages = None  # StageCache, created and used only inside self.jobs' jobs
@@ -70,6 +74,8 @@ class LiveController(QObject):
         self._generation = 0
         self._seq = -1
         self._frame = None
+        self._slot = None  # core.sources.live.FrameSlot: the filter thread's newest picture
+        self._picture = None  # the RGB image on screen (a frame, filtered or analysed)
         self._drawn: tuple = ()  # (result, width, height) the canvas overlays show
         self.result: LiveResult | None = None
         self._recorder = None
@@ -103,17 +109,19 @@ class LiveController(QObject):
 
     def open(self, spec: SourceSpec) -> None:
         from vision_studio.core.sources.capture import Capture
-        from vision_studio.core.sources.live import RequestBox, analysis_loop
+        from vision_studio.core.sources.live import FrameSlot, RequestBox, analysis_loop, filter_loop
 
         self.stop()
         self.capture = Capture(spec).start()
         self._seq, self._frame, self.result, self._state, self._drawn = -1, None, None, ("", ""), ()
         self._shown, self._analysed = _Rate(), _Rate()
         self.canvas.clear(f"Opening {spec.label}…")
-        self._box = RequestBox()
+        self._box, self._slot = RequestBox(), FrameSlot()
         self._push_request()
-        self.jobs.start(analysis_loop, self.capture, self._box, self._stage_cache(), name="Live analysis",
-                        key="live", on_progress=self._on_analysis)
+        self.jobs.start(analysis_loop, self.capture, self._box, self._stage_cache(), self._slot,
+                        name="Live analysis", key="live", on_progress=self._on_analysis)
+        self.filter_jobs.start(filter_loop, self.capture, self._box, self._slot, name="Live filters",
+                               key="live", on_progress=self._on_analysis)
         self._timer.start(8)  # re-set to half the frame interval once the rate is known
         self._hud_timer.start()
         self.sig_message.emit(f"Opening {spec.label}…")
@@ -133,12 +141,14 @@ class LiveController(QObject):
         if self._box is not None:
             self._box.stop.set()
         self.jobs.cancel("live")
+        self.filter_jobs.cancel("live")
         ok = True
         if self.capture is not None:
             ok = self.capture.stop()
             self.capture = None
-        ok = self.jobs.shutdown(8000) and self.side_jobs.shutdown(8000) and ok
+        ok = all([self.jobs.shutdown(8000), self.filter_jobs.shutdown(8000), self.side_jobs.shutdown(8000), ok])
         self._box, self.result, self._frame, self._recorder, self._drawn = None, None, None, None, ()
+        self._slot = self._picture = None
         self.hud.hide()
         self.banner.hide()
         self.sig_recording.emit("")
@@ -182,31 +192,36 @@ class LiveController(QObject):
         cap = self.capture
         if cap is None:
             return
-        frame = cap.latest()
         st = cap.stats()
         if (st.state, st.message) != self._state:
             self._on_state(st)
+        res = self.result
+        if res is not None and res.image is not None:
+            return  # anonymized view: the analysed images are shown as they come
+        filtered = self._slot.latest() if self._slot is not None else None  # filters on
+        frame = filtered.frame if filtered is not None else cap.latest()
         if frame is None or frame.seq == self._seq:
             return
         self._seq, self._frame = frame.seq, frame
-        res = self.result
-        if res is not None and res.image is not None:
-            return  # filtered/anonymized view: the analysed images are shown as they come
-        self._show(frame.pixels)
+        self._show(filtered.image if filtered is not None else frame.pixels)
         self.sig_position.emit(frame.index, (st.info.frame_count or 0) if st.info else 0)
 
     def _show(self, rgb) -> None:
         pixmap = rgb_to_pixmap(rgb)
         self.canvas.set_pixmap(pixmap, keep_view=True, keep_overlays=True)
+        self._picture = rgb
+        self._draw_overlays(pixmap.width(), pixmap.height())
+        self._shown.tick()
+
+    def _draw_overlays(self, width: int, height: int) -> None:
         res = self.result
-        drawn = (res, pixmap.width(), pixmap.height())
+        drawn = (res, width, height)
         if drawn != self._drawn:  # overlays change with a result (or the frame size), not every frame
             self._drawn = drawn
             if res is not None and res.detections:
                 self.canvas.set_results(list(res.detections), res.style)
             else:
                 self.canvas.clear_overlays()
-        self._shown.tick()
 
     def _on_analysis(self, item) -> None:
         from vision_studio.core.sources.live import LiveResult, LiveStatus
@@ -226,8 +241,9 @@ class LiveController(QObject):
         if item.image is not None:
             self._show(item.image)
             self.sig_position.emit(item.index, self._count())
-        elif self._frame is not None and self._frame.seq == item.seq:
-            self._show(self._frame.pixels)  # overlays for the frame on screen right now
+        elif self._picture is not None and self._frame is not None and self._frame.seq == item.seq:
+            h, w = self._picture.shape[:2]
+            self._draw_overlays(w, h)  # overlays for the frame on screen right now
 
     def _count(self) -> int:
         info = self.capture.info if self.capture else None
@@ -287,8 +303,7 @@ class LiveController(QObject):
     def snapshot(self, path: str | Path) -> bool:
         """Save the frame on screen with its overlays (atomically); False when there is none."""
         res = self.result
-        image = res.image if res is not None and res.image is not None else (
-            self._frame.pixels if self._frame is not None else None)
+        image = res.image if res is not None and res.image is not None else self._picture
         if image is None:
             return False
         dets = list(res.detections) if res is not None else []
@@ -307,7 +322,7 @@ class LiveController(QObject):
 
         if self.capture is None or self.capture.info is None or self._recorder is not None:
             return False
-        self._recorder = Recorder(path, self.capture, lambda: self.result)
+        self._recorder = Recorder(path, self.capture, lambda: self.result, self._slot)
         self._rec_text = "● REC 0:00 · 0.0 MB"
         self.sig_recording.emit(self._rec_text)
         self.side_jobs.start(self._recorder.run, name=f"Recording {Path(path).name}",

@@ -1,7 +1,8 @@
 """The one worker pattern every long job uses.
 
 A job is a plain function (runs to a result) or a generator function (yields
-progress values and is cancellable between yields), run in the global
+progress values and is cancellable between yields; `yield None` is a heartbeat that only
+gives it the chance to stop, and reaches nobody), run in the global
 QThreadPool. The shape follows superqt's thread workers (started / yielded /
 returned / errored / finished, cooperative `quit()`); it is written out here
 because importing superqt runs its package init, which imports every superqt
@@ -70,7 +71,8 @@ def _drain(gen, abort: threading.Event, job_id: int, signals: _Signals):
             value = next(gen)
         except StopIteration as stop:
             return stop.value
-        signals.event.emit(job_id, "yielded", value)
+        if value is not None:  # None is a heartbeat: a chance to stop, nothing to report
+            signals.event.emit(job_id, "yielded", value)
 
 
 def _accepts_should_stop(fn: Callable[..., Any]) -> bool:
