@@ -3,16 +3,20 @@
 One fresh process (this file with --child) with its own data dir and settings:
 1. a 30 fps 640x480 MP4 is generated (20 s, looped): the shared test photos, each held
    2.5 s while it pans 1 px per frame, so every frame differs;
-2. bare loop: `YOLO("yolo26n.yaml").predict(bgr)` over the same frames (decoded in
-   advance) for `--bare-seconds`, at the thread count the live worker uses;
-3. the real MainWindow plays the file through the Sources panel with objects on
-   (ObjectSettings(model="yolo26n.yaml"): random weights, real compute; tracked with
-   ByteTrack as in the app) for `--seconds`; the first `--warmup` seconds are not counted.
+2. the real MainWindow plays the file through the Sources panel with objects on
+   (ObjectSettings(model=<yolo26n.yaml saved with seed 0>): random weights, real compute;
+   tracked with ByteTrack as in the app); the first `--warmup` seconds are not counted;
+3. then `--cycles` times: the video is paused and the bare loop, `YOLO(pt).predict(bgr)`
+   over the same frames decoded in advance, at the live worker's thread count, runs for
+   `--bare-seconds` (then a third of that as a bare `track` loop) on a thread of this
+   process; the video plays again and, after 2 s, `--seconds / --cycles` are measured.
    Measured: frames shown per second (goal >= 29), analysed frames per second vs the
    bare loop (goal >= 0.95x), the GUI thread's stall = lateness of a 5 ms
-   PreciseTimer heartbeat, p99 (goal <= 20 ms), and RSS at the end minus RSS after the
-   warm-up (goal <= 20 MB over 5 minutes);
-4. the bare loop again; the ratio uses the mean of both bare runs.
+   PreciseTimer heartbeat, p99 (goal <= 20 ms), and RSS growth from the first cycle to
+   the end (goal <= 20 MB over 5 minutes of video).
+Why interleaved, in one process: on this VM the CPU's speed drifts over minutes, and each
+process draws its own speed for its whole life (see _BareWorker), so bare loops run
+before and after, or in another process, measured the VM more than the app.
 The platform is offscreen unless DISPLAY is set (then xcb, the real path). The machine's
 load average is recorded at each phase: other processes on the same cores skew all of it.
 Torch threads: 1 by default (--threads). On 2 shared cores a 2-thread model run stalls for
@@ -131,7 +135,8 @@ def _bare(model_path: Path, frames: list, seconds: float, threads: int, track: b
         else (lambda f: model.predict(f, **kw))
     if warm:
         call(frames[0])  # builds the predictor, which resets torch's thread count
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads)
+    if warm:
         for f in frames[:8]:  # the first calls after a thread-count change take ~2 s each (oneDNN set-up)
             call(f)
     n, t0 = 0, time.perf_counter()
@@ -142,60 +147,68 @@ def _bare(model_path: Path, frames: list, seconds: float, threads: int, track: b
 
 
 class _BareWorker:
-    """The bare loop in a process of its own (so it shares nothing with the window's process),
-    started once and told to run for N seconds at a time: `run(seconds, track)` -> fps."""
+    """The bare loop on a thread of its own in the window's process, started once and told to
+    run for N seconds at a time while the window is paused: `run(seconds, track)` -> fps.
+
+    Same process on purpose: on this VM a process's model speed is a draw (one process runs
+    yolo26n at 27 fps for its whole life, the next at 21-22, pinned to the same vCPU, with
+    ASLR off: measured), so a bare loop in another process measures that draw, not our code."""
 
     def __init__(self, model: Path, video: Path, threads: int):
-        env = {**os.environ, "VISION_STUDIO_THREADS": str(threads)}
-        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--bare-worker",
-                                      str(model), str(video), str(threads)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, env=env)
-        self._read()  # "ready": model loaded, frames decoded, warmed up
+        import queue
+        import threading
 
-    def _read(self) -> str:
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the bare-loop process ended")
-        return line.strip()
+        import cv2
+
+        cap = cv2.VideoCapture(str(video))
+        self.frames = []
+        while len(self.frames) < 240:
+            ok, f = cap.read()
+            if not ok:
+                break
+            self.frames.append(f)
+        cap.release()
+        self.model, self.threads = model, threads
+        self._jobs: queue.Queue = queue.Queue()
+        self._answers: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._serve, name="bare loop", daemon=True)
+        self._thread.start()
+        self._jobs.put((2.0, False, True))
+        self._jobs.put((2.0, True, True))
+        self._answer()
+        self._answer()  # warmed up: both models built, oneDNN set up for this thread
+
+    def _serve(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            seconds, track, warm = job
+            try:
+                self._answers.put(_bare(self.model, self.frames, seconds, self.threads, track=track, warm=warm))
+            except Exception as exc:  # noqa: BLE001 - reported by run() in the caller's thread
+                self._answers.put(exc)
+
+    def _answer(self) -> float:
+        value = self._answers.get()
+        if isinstance(value, Exception):
+            raise value
+        return value
 
     def run(self, seconds: float, track: bool = False) -> float:
-        self.proc.stdin.write(f"{'track' if track else 'predict'} {seconds}\n")
-        self.proc.stdin.flush()
-        return float(self._read())
+        self._jobs.put((seconds, track, False))
+        return self._answer()
 
     def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(30)
-
-
-def bare_worker(model: Path, video: Path, threads: int) -> None:
-    """--bare-worker: decode the video's first frames, then answer "predict S" / "track S" with fps."""
-    import cv2
-
-    from vision_studio.core.detection import settings
-
-    settings.ensure_configured()
-    cap = cv2.VideoCapture(str(video))
-    frames = []
-    while len(frames) < 240:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    _bare(model, frames, 2.0, threads)
-    _bare(model, frames, 2.0, threads, track=True)
-    print("ready", flush=True)
-    for line in sys.stdin:
-        kind, seconds = line.split()
-        print(f"{_bare(model, frames, float(seconds), threads, track=kind == 'track', warm=False):.4f}", flush=True)
+        self._jobs.put(None)
+        self._thread.join(30)
 
 
 def _live(video: Path, model: Path, tmp: Path, worker: _BareWorker, seconds: float, warmup: float,
           cycles: int, bare_seconds: float) -> dict:
     """The window plays `video` with objects on. After `warmup`, `cycles` times: the video is
-    paused and the bare loop runs `bare_seconds` (then a third of that tracking) in its own
-    process; the video plays again, 2 s settle, then `seconds / cycles` measured. Interleaving
+    paused and the bare loop runs `bare_seconds` (then a third of that tracking) on its
+    thread; the video plays again, 2 s settle, then `seconds / cycles` measured. Interleaving
     puts bare and live side by side in time: on this shared VM the CPU's speed drifts by
     +-10 % over minutes (measured: 10 s bare runs of 20.4-24.1 fps on a quiet machine)."""
     from PySide6.QtCore import QSettings, Qt, QTimer
@@ -339,7 +352,7 @@ def child(tmp: Path, seconds: float, bare_seconds: float, warmup: float, cycles:
     load = [round(os.getloadavg()[0], 2)]
     video = tmp / "live.mp4"
     _make_video(video)
-    print("video ready; starting the bare-loop process…", file=sys.stderr)
+    print("video ready; warming up the bare loop…", file=sys.stderr)
     worker = _BareWorker(model, video, threads)
     try:
         row = _live(video, model, tmp, worker, seconds, warmup, cycles, bare_seconds)
@@ -365,13 +378,10 @@ if __name__ == "__main__":
     ap.add_argument("--seconds", type=float, default=300)
     ap.add_argument("--bare-seconds", type=float, default=15, help="bare predict per cycle (+1/3 tracking)")
     ap.add_argument("--cycles", type=int, default=10, help="bare/live alternations")
-    ap.add_argument("--bare-worker", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--warmup", type=float, default=15)
     ap.add_argument("--threads", type=int, default=1, help="torch threads for the model, both loops (see docs)")
     a = ap.parse_args()
-    if a.bare_worker:
-        bare_worker(Path(a.bare_worker[0]), Path(a.bare_worker[1]), int(a.bare_worker[2]))
-    elif a.child:
+    if a.child:
         print(json.dumps(child(Path(a.tmp), a.seconds, a.bare_seconds, a.warmup, a.cycles)))
     else:
         rows = run(seconds=int(a.seconds), threads=a.threads, cycles=a.cycles, bare_seconds=a.bare_seconds)
