@@ -60,6 +60,13 @@ def test_objects_on_a_video_are_tracked_and_burned_in(tmp_path, sample_images):
     n, first = frame_count(out / "street.annotated.mp4")
     assert n == 8 and first.shape == (640, 480, 3)
     assert np.abs(first.astype(int) - frames[0].astype(int)).mean() > 2  # boxes and labels drawn
+    r = vs("analyze", clip, "-o", tmp_path / "bot", "--objects", "--model", MODEL, "--max-frames", 4,
+           "--tracker", "botsort")
+    assert r.returncode == 0, r.stderr
+    assert all(o["track_id"] is not None for d in read_jsonl(tmp_path / "bot" / "street.frames.jsonl")[1:]
+               for o in d["results"])
+    r = vs("analyze", clip, "-o", tmp_path / "x", "--objects", "--tracker", "deepsort")
+    assert r.returncode == 2 and "invalid choice: 'deepsort'" in r.stderr
 
 
 @needs_shared

@@ -23,6 +23,8 @@ def test_settings_are_values():
         AnalyzerSettings(detect_on="both")
     with pytest.raises(ValueError, match="anonymize"):
         FaceSettings(anonymize="smudge")
+    with pytest.raises(ValueError, match="tracker must be bytetrack or botsort"):
+        ObjectSettings(tracker="sort")
 
 
 @needs_model
@@ -44,6 +46,8 @@ def test_stage_cache_loads_a_model_once_and_applies_thresholds(bus_jpg):
     _, found = analyze_image(cache.plan(Pipeline(), only_bus), pixels)
     assert cache.detector is first, "a threshold or class change must not reload the model"
     assert [d.label for d in found] == ["bus"] and all(d.confidence >= 0.5 for d in found)
+    cache.plan(Pipeline(), AnalyzerSettings(objects=ObjectSettings(model=str(MODEL), tracker="botsort")))
+    assert cache.detector is first and first.tracker == "botsort.yaml"  # the tracker is set per call
 
     cache.plan(Pipeline(), AnalyzerSettings(objects=ObjectSettings(model=str(MODEL), imgsz=320)))
     assert cache.detector is not first  # the input size is fixed when the model loads

@@ -181,6 +181,20 @@ def test_track_gives_stable_ids(coco_onnx, bus):
     assert plain and all(d.track_id is None for d in plain)
 
 
+def test_bot_sort_replaces_byte_track_and_keeps_ids(coco_onnx, bus):
+    det = ObjectDetector(coco_onnx)
+    det.track(bus)
+    assert type(det._model.predictor.trackers[0]).__name__ == "BYTETracker"
+    det.set_tracker("botsort")
+    frames = [det.track(bus) for _ in range(3)]
+    assert type(det._model.predictor.trackers[0]).__name__ == "BOTSORT"
+    assert len(det._model.predictor.trackers) == 1  # replaced, not stacked
+    ids = [sorted(d.track_id for d in f) for f in frames]
+    assert ids[0] and None not in ids[0] and ids[1] == ids[2]
+    det.set_tracker("botsort")  # the same kind again: the tracks stay
+    assert sorted(d.track_id for d in det.track(bus)) == ids[2]
+
+
 def test_thread_policy_applied_by_the_detector(onnx_detector, bus, monkeypatch):
     import torch
 

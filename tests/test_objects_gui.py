@@ -181,9 +181,11 @@ def test_devices_half_and_settings_are_remembered(qtbot, window, settings):
     with qtbot.waitSignal(dock.sig_detect_on_changed, timeout=2000) as sent:
         dock.detect_on.setCurrentIndex(dock.detect_on.findData("original"))
     assert sent.args == ["original"] and window.pipeline.analyzers.detect_on == "original"
+    dock.tracker.setCurrentIndex(dock.tracker.findData("botsort"))
     dock.set_classes(["car", "person"])
     dock.enable.setChecked(True)
     value = dock.settings_value()
+    assert value.tracker == "botsort" and window.pipeline.analyzers.objects.tracker == "botsort"
     assert (value.conf, value.iou, value.max_det, value.imgsz, value.device, value.half) == (0.4, 0.5, 50, 320,
                                                                                              "cpu", False)
     assert value.classes == ("person", "car")  # in the model's class order
@@ -193,6 +195,7 @@ def test_devices_half_and_settings_are_remembered(qtbot, window, settings):
     assert again.model == str(ONNX) and not again.enable.isChecked() and again.info is None
     assert (again.conf.value(), again.iou.value(), again.max_det.value(), again.imgsz.value()) == (0.4, 0.5, 50, 320)
     assert again.device.currentData() == "cpu" and again.detect_on_value() == "original"
+    assert again.tracker.currentData() == "botsort"
     again.imgsz.setValue(500)
     again.imgsz.editingFinished.emit()
     assert again.imgsz.value() == 512  # snapped to the multiple of 32 the model needs

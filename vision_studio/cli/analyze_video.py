@@ -26,6 +26,8 @@ __all__ = ["add_arguments", "cmd_analyze_video", "is_video_job"]
 def add_arguments(p) -> None:
     g = p.add_argument_group("video, streams and cameras")
     g.add_argument("--max-frames", type=int, metavar="N", help="stop after N analysed frames")
+    g.add_argument("--tracker", choices=("bytetrack", "botsort"), default="bytetrack",
+                   help="how objects keep their track ids across frames (ultralytics' ByteTrack or BoT-SORT)")
     g.add_argument("--camera-size", metavar="WxH", help="camera resolution to ask for, e.g. 1280x720")
     g.add_argument("--camera-fps", type=float, metavar="FPS", help="camera frame rate to ask for")
 

@@ -64,6 +64,11 @@ class ObjectSettings:
     imgsz: int = 640
     device: str = "auto"
     half: bool = False
+    tracker: str = "bytetrack"  # on video: "bytetrack" or "botsort" (ultralytics' trackers)
+
+    def __post_init__(self):
+        if self.tracker not in ("bytetrack", "botsort"):
+            raise ValueError(f"tracker must be bytetrack or botsort, got {self.tracker!r}")
 
     def load_key(self) -> tuple:
         """What needs a new model instance when it changes (the rest is set per call)."""
@@ -133,6 +138,7 @@ class StageCache:
         det = self._detector
         det.conf, det.iou, det.max_det = float(s.conf), float(s.iou), int(s.max_det)
         det.set_classes(list(s.classes) if s.classes else None)
+        det.set_tracker(s.tracker)
         return ObjectStage(det)
 
     def _face_stage(self, s: FaceSettings) -> FaceStage:

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 SUPPORTED_TASKS = ("detect", "segment", "pose", "classify", "obb")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DEFAULT_TRACKER = "bytetrack.yaml"
+TRACKERS = {"bytetrack": "bytetrack.yaml", "botsort": "botsort.yaml"}  # ultralytics' own configurations
 TRACK_CONF = 0.1  # trackers need low-confidence boxes (ByteTrack's second association)
 
 
@@ -320,11 +321,21 @@ class ObjectDetector:
         if self.task == "classify":
             raise ValueError(f"{self.path.name}: a classification model cannot track")
         if tracker is not None:
-            self.tracker = tracker
+            self.set_tracker(tracker)
         kw = self._kwargs(conf=min(self.conf, TRACK_CONF))
         result = self._run(lambda src, **k: self._model.track(src, persist=persist, **k), pixels_rgb, **kw)
         return [d for d in results_to_detections(result)
                 if d.confidence is None or d.confidence >= self.conf]
+
+    def set_tracker(self, tracker: str) -> None:
+        """ByteTrack or BoT-SORT (a key of TRACKERS, or a tracker YAML); another kind starts new tracks."""
+        config = TRACKERS.get(tracker, tracker)
+        if config == self.tracker:
+            return
+        self.tracker = config
+        predictor = self._model.predictor
+        if predictor is not None and hasattr(predictor, "trackers"):
+            del predictor.trackers  # ultralytics builds the new kind at the next track() (its args carry it)
 
     def reset_tracker(self) -> None:
         """Forget all tracks (e.g. a new video)."""
@@ -345,6 +356,7 @@ def detector_info(det: ObjectDetector) -> dict[str, Any]:
 
 __all__ = [
     "SUPPORTED_TASKS",
+    "TRACKERS",
     "ClassFilterError",
     "ObjectDetector",
     "as_bgr",

@@ -129,13 +129,18 @@ class ObjectsDock(QDockWidget):
         for key, text in DEVICES:
             self.device.addItem(text, key)
         self.half = QCheckBox("Half precision (GPU only)", params)
+        self.tracker = QComboBox(params)
+        self.tracker.addItem("ByteTrack", "bytetrack")
+        self.tracker.addItem("BoT-SORT", "botsort")
+        self.tracker.setToolTip("On video, how objects keep their track ids from frame to frame "
+                                "(BoT-SORT also follows the camera's motion; a little slower)")
         self.detect_on = QComboBox(params)
         self.detect_on.addItem("Filtered image", "filtered")
         self.detect_on.addItem("Original image", "original")
         self.detect_on.setToolTip("What the detectors see: the pipeline's result or the unfiltered image")
         for label, w in (("Confidence", self.conf), ("IoU", self.iou), ("Max detections", self.max_det),
                          ("Image size", self.imgsz), ("Device", self.device), ("", self.half),
-                         ("Run on", self.detect_on)):
+                         ("Run on", self.detect_on), ("Tracker (video)", self.tracker)):
             form.addRow(label, w)
         layout.addWidget(params)
 
@@ -175,11 +180,13 @@ class ObjectsDock(QDockWidget):
         self.imgsz.setValue(self._value("imgsz", 640, int))
         self.device.setCurrentIndex(max(0, self.device.findData(self._value("device", "auto", str))))
         self.half.setChecked(self._value("half", "false", str).lower() == "true")
+        self.tracker.setCurrentIndex(max(0, self.tracker.findData(self._value("tracker", "bytetrack", str))))
         self.detect_on.setCurrentIndex(max(0, self.detect_on.findData(self._value("detect_on", "filtered", str))))
         self._set_devices(("auto", "cpu"))
         self._update_half()
         for signal in (self.conf.valueChanged, self.iou.valueChanged, self.max_det.valueChanged,
-                       self.imgsz.valueChanged, self.device.currentIndexChanged, self.half.toggled):
+                       self.imgsz.valueChanged, self.device.currentIndexChanged, self.half.toggled,
+                       self.tracker.currentIndexChanged):
             signal.connect(self._on_param)
         self.detect_on.currentIndexChanged.connect(self._on_detect_on)
 
@@ -191,7 +198,8 @@ class ObjectsDock(QDockWidget):
         classes = tuple(n for n in self.info.names if n in self.classes.wanted)
         return ObjectSettings(model=self.info.path, conf=round(self.conf.value(), 4), iou=round(self.iou.value(), 4),
                               max_det=self.max_det.value(), classes=classes or None, imgsz=self._imgsz(),
-                              device=self.device.currentData(), half=self.half.isEnabled() and self.half.isChecked())
+                              device=self.device.currentData(), half=self.half.isEnabled() and self.half.isChecked(),
+                              tracker=self.tracker.currentData())
 
     def detect_on_value(self) -> str:
         return self.detect_on.currentData()
@@ -216,6 +224,7 @@ class ObjectsDock(QDockWidget):
         s.setValue("objects/imgsz", self._imgsz())
         s.setValue("objects/device", self.device.currentData())
         s.setValue("objects/half", self.half.isChecked())
+        s.setValue("objects/tracker", self.tracker.currentData())
         self._emit()
 
     def _on_detect_on(self, _index: int) -> None:
