@@ -259,7 +259,7 @@ def test_cli_formats_no_annotated_and_exit_status(folder, tmp_path):
     assert r.returncode == 1
     lines = [ln for ln in r.stderr.splitlines() if ": error: " in ln]
     assert len(lines) == 1 and lines[0].startswith(f"{folder / 'broken.jpg'}: error: ")
-    assert "Traceback" not in r.stderr
+    assert "Traceback" not in r.stderr and "note:" not in r.stderr
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.csv", "results.json", "summary.csv"]
     again = vs("analyze", folder, "-o", out, "--pipeline", pipe, "--no-annotated", "--recursive")
     assert again.returncode == 1 and again.stderr.count("exists, skipped") == 5
@@ -317,3 +317,21 @@ def test_cli_style_file_gives_the_same_image_as_the_core_with_that_style(tmp_pat
     assert not np.array_equal(expected, B.annotate(result, Style()))
     bad = vs("analyze", src, "-o", tmp_path / "o2", "--pipeline", pipe, "--style", tmp_path / "nope.json")
     assert bad.returncode == 2 and "--style" in bad.stderr and not (tmp_path / "o2").exists()
+
+
+def test_files_that_are_not_images_are_named_not_silently_dropped(folder, tmp_path):
+    (folder / "notes.txt").write_text("x")
+    (folder / "sub" / "data.csv").write_text("x")
+    (folder / ".hidden").write_text("x")
+    notices: list[str] = []
+    items, errors = B.collect([folder], True, notices)
+    assert len(items) == 5 and not errors
+    assert len(notices) == 1
+    assert notices[0].startswith(f"{folder}: note: 2 files that are not images left out (")
+    assert "notes.txt" in notices[0] and "data.csv" in notices[0] and ".hidden" not in notices[0]
+    B.collect([folder], False, notices := [])
+    assert notices == [f"{folder}: note: 1 file that is not an image left out (notes.txt)"]
+    pipe = tmp_path / "p.json"
+    pipe.write_text(json.dumps(BLUR))
+    r = vs("analyze", folder, "-o", tmp_path / "out", "--pipeline", pipe, "--no-annotated")
+    assert r.returncode == 0 and "1 file that is not an image left out (notes.txt)" in r.stderr

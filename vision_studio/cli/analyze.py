@@ -96,7 +96,8 @@ def object_stage(args) -> ObjectStage:
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     classes = [int(c) if c.isdigit() else c for c in classes] if classes else None
     detector = ObjectDetector(args.model, conf=args.conf, iou=args.iou, classes=classes, imgsz=args.imgsz,
-                              device=args.device, threads="batch", progress=_download_progress)
+                              device=args.device, threads="batch", progress=_download_progress,
+                              tracker=f"{getattr(args, 'tracker', None) or 'bytetrack'}.yaml")
     return ObjectStage(detector)
 
 
@@ -168,7 +169,10 @@ def cmd_analyze(args) -> int:
     outdir = Path(args.output)
     if outdir.exists() and not outdir.is_dir():
         return usage_error(f"{outdir}: exists and is not a folder")
-    items, errors = collect(args.inputs, args.recursive)
+    notices: list[str] = []
+    items, errors = collect(args.inputs, args.recursive, notices)
+    for line in notices:
+        print(line, file=sys.stderr)
     for path, reason in errors:
         print(f"{path}: error: {reason}", file=sys.stderr)
     if not items:

@@ -96,8 +96,10 @@ class BatchSummary:
         return not self.failures and not self.cancelled
 
 
-def collect(inputs: Iterable[str | Path], recursive: bool) -> tuple[list[BatchItem], list[tuple[str, str]]]:
-    """Files as given, folders expanded (mirrored relative paths); errors as (path, reason)."""
+def collect(inputs: Iterable[str | Path], recursive: bool,
+            notices: list[str] | None = None) -> tuple[list[BatchItem], list[tuple[str, str]]]:
+    """Files as given, folders expanded (mirrored relative paths); errors as (path, reason).
+    `notices` gets one line per folder whose other files were left out (not images)."""
     from vision_studio.core.image_io import list_images
 
     items, errors = [], []
@@ -105,12 +107,25 @@ def collect(inputs: Iterable[str | Path], recursive: bool) -> tuple[list[BatchIt
         path = Path(raw)
         if path.is_dir():
             found = list_images(path, recursive=recursive)
+            if notices is not None:
+                others = _other_files(path, recursive, set(found))
+                if others:
+                    names = ", ".join(p.name for p in others[:3]) + (", …" if len(others) > 3 else "")
+                    notices.append(f"{path}: note: {len(others)} file{'s' if len(others) != 1 else ''} "
+                                   f"that {'are not images' if len(others) != 1 else 'is not an image'} left out ({names})")
             if not found:
                 errors.append((str(path), "no images in this folder"))
             items.extend(BatchItem(p, PurePosixPath(p.relative_to(path).as_posix())) for p in found)
         else:
             items.append(BatchItem(path, PurePosixPath(path.name)))
     return items, errors
+
+
+def _other_files(folder: Path, recursive: bool, images: set[Path]) -> list[Path]:
+    """The visible files of `folder` that are not among `images` (hidden ones are nobody's news)."""
+    it = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in it if p not in images and p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
 def output_suffix(source: Path, requested: str | None) -> str:

@@ -49,7 +49,10 @@ def batch_job(inputs, recursive: bool, options, pipeline, analyzers, cancel: thr
     from vision_studio.core.batch import Progress, collect, run_batch
 
     yield Progress(0, 0, 0, 0, 0, 0.0, notice="Listing the images…")
-    items, errors = collect(inputs, recursive)
+    notices: list[str] = []
+    items, errors = collect(inputs, recursive, notices)
+    for line in notices:
+        yield Progress(0, len(items), 0, 0, 0, 0.0, notice=line)
     if analyzers is not None and analyzers.active:
         yield Progress(0, len(items), 0, 0, 0, 0.0, notice="Loading the models…")
         stages = StageCache(threads="batch")
@@ -309,6 +312,9 @@ class BatchDialog(QDialog):
             self.status.setText(p.notice)
             if p.notice.startswith("warning"):
                 self._add_error("results.json", p.notice)
+            elif ": note: " in p.notice:  # files of a folder left out: listed, the run goes on
+                self.errors.setVisible(True)
+                self.errors.addItem(p.notice)
             return
         if self.progress.maximum() != p.total:
             self.progress.setRange(0, max(1, p.total))
