@@ -187,6 +187,15 @@ def test_crop_rectangle_drawn_on_the_canvas(qtbot, window, photo):
     assert abs(x - 100) <= 2 and abs(y - 50) <= 2 and abs(w - 200) <= 3 and abs(h - 150) <= 3
     wait_full(qtbot, window)
     assert window.result_image().shape[:2] == (h, w)
+    assert not window.act_original.isChecked()
+
+    # A click without a drag changes nothing and gives the result view back.
+    window.pipeline_dock.editor.sig_rect_requested.emit("rect")
+    assert window.act_original.isChecked() and canvas.selecting()
+    drag(canvas.viewport(), start, start)
+    assert not canvas.selecting() and not window.act_original.isChecked()
+    assert window.pipeline.pipeline.steps[0].params["rect"] == (x, y, w, h)
+    assert "No rectangle drawn" in window.statusBar().currentMessage()
 
 
 @pytest.mark.parametrize("name", ["Count objects", "Document cleanup", "Edge map"])

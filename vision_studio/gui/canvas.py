@@ -34,7 +34,7 @@ MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 class ImageCanvas(QGraphicsView):
     sig_cursor_moved = Signal(object)  # (x, y) in image pixels, or None when outside
     sig_zoom_changed = Signal(float)  # 1.0 == 100 %
-    sig_rect_selected = Signal(object)  # (x, y, w, h) in image pixels, after select_rect()
+    sig_rect_selected = Signal(object)  # (x, y, w, h) in image pixels after select_rect(); None: nothing drawn
     sig_overlay_clicked = Signal(int)  # index of the detection whose box was clicked
     sig_face_menu_requested = Signal(int, QPoint)  # a face box was right-clicked: index, global position
 
@@ -238,6 +238,7 @@ class ImageCanvas(QGraphicsView):
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.viewport().unsetCursor()
         if self._band_start is None:
+            self.sig_rect_selected.emit(None)
             return
         a, b = self._band_start, self.mapToScene(event.position().toPoint())
         rect = self._scene.sceneRect()
@@ -245,8 +246,8 @@ class ImageCanvas(QGraphicsView):
         y1 = int(max(0, min(a.y(), b.y())))
         x2 = int(min(rect.width(), max(a.x(), b.x())))
         y2 = int(min(rect.height(), max(a.y(), b.y())))
-        if x2 > x1 and y2 > y1:
-            self.sig_rect_selected.emit((x1, y1, x2 - x1, y2 - y1))
+        # A click without a drag (or a drag outside the image) draws nothing: None says so.
+        self.sig_rect_selected.emit((x1, y1, x2 - x1, y2 - y1) if x2 > x1 and y2 > y1 else None)
 
     # ------------------------------------------------------------------ zoom
     def zoom(self) -> float:

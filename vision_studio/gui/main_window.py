@@ -300,6 +300,7 @@ class MainWindow(QMainWindow):
         self.live.sig_state.connect(self._on_live_state)
         b.sig_loading.connect(lambda _path: self.live.stop() if self.live.active else None)  # an image replaces it
         self._rect_param: str | None = None
+        self._original_before_rect = False  # Show Original as it was before a rectangle was asked for
         self.jobs.sig_busy_changed.connect(self._on_busy)
         app = QApplication.instance()
         app.styleHints().colorSchemeChanged.connect(lambda _: self._apply_appearance())
@@ -425,6 +426,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Open an image first, then draw the rectangle on it", 6000)
             return
         self._rect_param = name
+        self._original_before_rect = self.act_original.isChecked()
         self.act_original.setChecked(True)  # draw in original-image coordinates
         self._refresh_display()
         self.canvas.select_rect()
@@ -434,9 +436,12 @@ class MainWindow(QMainWindow):
         if self._rect_param is None:
             return
         name, self._rect_param = self._rect_param, None
-        self.act_original.setChecked(False)
-        self.pipeline_dock.editor.set_param_value(name, tuple(rect))
+        self.act_original.setChecked(self._original_before_rect)
+        if rect is not None:
+            self.pipeline_dock.editor.set_param_value(name, tuple(rect))
         self._refresh_display()
+        if rect is None:  # after the refresh, which reports the pipeline in the status bar
+            self.statusBar().showMessage(f"No rectangle drawn: {name} is unchanged", 6000)
 
     def _on_failed(self, path: Path, message: str) -> None:
         if path == self.browser.current_path:
