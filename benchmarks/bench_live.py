@@ -42,7 +42,7 @@ W, H, FPS, SECONDS_OF_VIDEO = 640, 480, 30.0, 20
 GOALS = {"shown_fps": 29.0, "ratio": 0.95, "stall_p99_ms": 20.0, "rss_growth_mb": 20.0}
 
 
-def run(repeat: int = 1, seconds: int = 300, threads: int = 1, cycles: int = 10, bare_seconds: float = 15) -> list[dict]:
+def run(repeat: int = 1, seconds: int = 300, threads: int = 1, cycles: int = 20, bare_seconds: float = 8) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="vs-bench-live-") as tmp:
         env = {**os.environ, "PYTHONPATH": str(REPO), "VISION_STUDIO_DATA_DIR": str(Path(tmp) / "data"),
                "OPENCV_LOG_LEVEL": "OFF", "VISION_STUDIO_THREADS": str(threads)}
@@ -59,13 +59,14 @@ def run(repeat: int = 1, seconds: int = 300, threads: int = 1, cycles: int = 10,
 def summary(rows: list[dict]) -> list[str]:
     r = rows[0]
     checks = [("shown fps", r["shown_fps"], ">=", GOALS["shown_fps"]),
-              ("analysis / bare", r["ratio"], ">=", GOALS["ratio"]),
+              ("analysis / bare (median of paired cycles)", r["ratio"], ">=", GOALS["ratio"]),
               ("GUI stall p99 ms", r["stall_p99_ms"], "<=", GOALS["stall_p99_ms"]),
               ("RSS growth MB", r["rss_growth_mb"], "<=", GOALS["rss_growth_mb"])]
     out = []
     for name, value, op, goal in checks:
         ok = value >= goal if op == ">=" else value <= goal
         out.append(f"{name}: {value:.3f} (goal {op} {goal}) {'MET' if ok else 'NOT met'}")
+    out.append(f"pooled ratio (total analysed / total bare): {r['pooled_ratio']:.3f}")
     out.append(f"analysis {r['analysis_fps']:.2f} fps vs bare predict {r['bare_fps']:.2f} fps {r['bare_runs']}, "
                f"bare track {r['bare_track_fps']:.2f} fps {r['bare_track_runs']} "
                f"(= {r['ratio_vs_track']:.3f}x); measured {r['measured_s']:.0f} s; load {r['load']}")
@@ -337,6 +338,15 @@ def _live(video: Path, model: Path, tmp: Path, worker: _BareWorker, seconds: flo
     return result
 
 
+def _paired_median(phases: list[dict], bare: list[float]) -> float:
+    """The median over cycles of (live analysis fps / the bare fps measured just before it).
+    Each pair is ~25 s apart, so a burst of host speed that lands on one side of one pair moves
+    one ratio, not the result (the pooled ratio of the totals is reported beside it)."""
+    import statistics
+
+    return statistics.median(ph["analysis_fps"] / b for ph, b in zip(phases, bare))
+
+
 def child(tmp: Path, seconds: float, bare_seconds: float, warmup: float, cycles: int) -> list[dict]:
     from vision_studio.core.detection import settings
 
@@ -362,7 +372,8 @@ def child(tmp: Path, seconds: float, bare_seconds: float, warmup: float, cycles:
     bare_fps = sum(row["bare"]) / len(row["bare"])
     track_fps = sum(row["bare_track"]) / len(row["bare_track"])
     row.update(bare_fps=bare_fps, bare_runs=[round(b, 2) for b in row.pop("bare")],
-               ratio=row["analysis_fps"] / bare_fps, bare_track_fps=track_fps,
+               ratio=_paired_median(row["phases"], row["bare_runs"]), pooled_ratio=row["analysis_fps"] / bare_fps,
+               bare_track_fps=track_fps,
                bare_track_runs=[round(b, 2) for b in row.pop("bare_track")],
                ratio_vs_track=row["analysis_fps"] / track_fps, threads=threads, load=load, cycles=cycles,
                case="30 fps 640x480 MP4, yolo26n.yaml (seed 0), ByteTrack")
@@ -376,8 +387,8 @@ if __name__ == "__main__":
     ap.add_argument("--child", action="store_true")
     ap.add_argument("--tmp")
     ap.add_argument("--seconds", type=float, default=300)
-    ap.add_argument("--bare-seconds", type=float, default=15, help="bare predict per cycle (+1/3 tracking)")
-    ap.add_argument("--cycles", type=int, default=10, help="bare/live alternations")
+    ap.add_argument("--bare-seconds", type=float, default=8, help="bare predict per cycle (+1/3 tracking)")
+    ap.add_argument("--cycles", type=int, default=20, help="bare/live alternations")
     ap.add_argument("--warmup", type=float, default=15)
     ap.add_argument("--threads", type=int, default=1, help="torch threads for the model, both loops (see docs)")
     a = ap.parse_args()
