@@ -42,12 +42,14 @@ W, H, FPS, SECONDS_OF_VIDEO = 640, 480, 30.0, 20
 GOALS = {"shown_fps": 29.0, "ratio": 0.95, "stall_p99_ms": 20.0, "rss_growth_mb": 20.0}
 
 
-def run(repeat: int = 1, seconds: int = 300, threads: int = 1, cycles: int = 20, bare_seconds: float = 8) -> list[dict]:
+def run(repeat: int = 1, seconds: int = 300, threads: int = 1, cycles: int = 20, bare_seconds: float = 8,
+        filters: str = "") -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="vs-bench-live-") as tmp:
         env = {**os.environ, "PYTHONPATH": str(REPO), "VISION_STUDIO_DATA_DIR": str(Path(tmp) / "data"),
                "OPENCV_LOG_LEVEL": "OFF", "VISION_STUDIO_THREADS": str(threads)}
         env.setdefault("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "offscreen")
         cmd = [python_exe(), str(Path(__file__).resolve()), "--child", "--tmp", tmp, "--seconds", str(seconds),
+               "--filters", filters,
                "--cycles", str(cycles), "--bare-seconds", str(bare_seconds)]
         proc = subprocess.run(cmd, cwd=tmp, stdout=subprocess.PIPE, text=True, env=env,
                               timeout=seconds * 3 + cycles * bare_seconds * 2 + 600, check=False)
@@ -206,7 +208,7 @@ class _BareWorker:
 
 
 def _live(video: Path, model: Path, tmp: Path, worker: _BareWorker, seconds: float, warmup: float,
-          cycles: int, bare_seconds: float) -> dict:
+          cycles: int, bare_seconds: float, filters: list[str]) -> dict:
     """The window plays `video` with objects on. After `warmup`, `cycles` times: the video is
     paused and the bare loop runs `bare_seconds` (then a third of that tracking) on its
     thread; the video plays again, 2 s settle, then `seconds / cycles` measured. Interleaving
@@ -245,6 +247,8 @@ def _live(video: Path, model: Path, tmp: Path, worker: _BareWorker, seconds: flo
 
     live._show, live._on_analysis = counted_show, counted_analysis
     live.sig_state.connect(lambda state, _m: live.play() if state == "ended" else None)  # loop the file
+    for op in filters:  # filters on: the picture comes from the filter thread
+        w.pipeline_dock.add_op(op)
     w.set_object_settings(ObjectSettings(model=str(model)))
     w.sources_dock.open_source(str(video))
     beat = QTimer()
@@ -347,7 +351,8 @@ def _paired_median(phases: list[dict], bare: list[float]) -> float:
     return statistics.median(ph["analysis_fps"] / b for ph, b in zip(phases, bare))
 
 
-def child(tmp: Path, seconds: float, bare_seconds: float, warmup: float, cycles: int) -> list[dict]:
+def child(tmp: Path, seconds: float, bare_seconds: float, warmup: float, cycles: int,
+          filters: list[str]) -> list[dict]:
     from vision_studio.core.detection import settings
 
     settings.ensure_configured()  # before ultralytics is imported: its settings go to the data dir
@@ -365,14 +370,15 @@ def child(tmp: Path, seconds: float, bare_seconds: float, warmup: float, cycles:
     print("video ready; warming up the bare loop…", file=sys.stderr)
     worker = _BareWorker(model, video, threads)
     try:
-        row = _live(video, model, tmp, worker, seconds, warmup, cycles, bare_seconds)
+        row = _live(video, model, tmp, worker, seconds, warmup, cycles, bare_seconds, filters)
     finally:
         worker.close()
     load.append(round(os.getloadavg()[0], 2))
     bare_fps = sum(row["bare"]) / len(row["bare"])
     track_fps = sum(row["bare_track"]) / len(row["bare_track"])
-    row.update(bare_fps=bare_fps, bare_runs=[round(b, 2) for b in row.pop("bare")],
-               ratio=_paired_median(row["phases"], row["bare_runs"]), pooled_ratio=row["analysis_fps"] / bare_fps,
+    bare = row.pop("bare")
+    row.update(bare_fps=bare_fps, bare_runs=[round(b, 2) for b in bare],
+               ratio=_paired_median(row["phases"], bare), pooled_ratio=row["analysis_fps"] / bare_fps,
                bare_track_fps=track_fps,
                bare_track_runs=[round(b, 2) for b in row.pop("bare_track")],
                ratio_vs_track=row["analysis_fps"] / track_fps, threads=threads, load=load, cycles=cycles,
@@ -389,12 +395,15 @@ if __name__ == "__main__":
     ap.add_argument("--seconds", type=float, default=300)
     ap.add_argument("--bare-seconds", type=float, default=8, help="bare predict per cycle (+1/3 tracking)")
     ap.add_argument("--cycles", type=int, default=20, help="bare/live alternations")
+    ap.add_argument("--filters", default="", help="ops to add to the pipeline, e.g. gaussian_blur (default: none)")
     ap.add_argument("--warmup", type=float, default=15)
     ap.add_argument("--threads", type=int, default=1, help="torch threads for the model, both loops (see docs)")
     a = ap.parse_args()
     if a.child:
-        print(json.dumps(child(Path(a.tmp), a.seconds, a.bare_seconds, a.warmup, a.cycles)))
+        print(json.dumps(child(Path(a.tmp), a.seconds, a.bare_seconds, a.warmup, a.cycles,
+                               [f for f in a.filters.split(",") if f])))
     else:
-        rows = run(seconds=int(a.seconds), threads=a.threads, cycles=a.cycles, bare_seconds=a.bare_seconds)
+        rows = run(seconds=int(a.seconds), threads=a.threads, cycles=a.cycles, bare_seconds=a.bare_seconds,
+                   filters=a.filters)
         print(json.dumps(rows, indent=2))
         print("\n".join(summary(rows)))
