@@ -234,3 +234,18 @@ def test_filtered_video_keeps_its_rate_and_is_what_the_model_sees(window, qtbot,
     live.seek(0)
     qtbot.waitUntil(lambda: live._frame.index < 40 and np.abs(shown(window).astype(int)
                                                               - frames[0].astype(int)).mean() < 8, timeout=5000)
+
+
+def test_playing_in_fit_mode_does_not_refit_every_frame(window, qtbot, clip):
+    canvas, live = window.canvas, window.live
+    assert window.sources_dock.open_source(str(clip[0]))
+    qtbot.waitUntil(lambda: live._frame is not None and live._frame.index > 3, timeout=5000)
+    fits = []
+    original_fit = canvas.fit
+    canvas.fit = lambda: (fits.append(1), original_fit())[1]
+    start = live._frame.index
+    qtbot.wait(700)
+    assert live._frame.index - start >= 8 and len(fits) == 0  # fitInView held the GIL each frame
+    zoom = canvas.zoom()
+    window.resize(window.width() - 200, window.height() - 150)
+    qtbot.waitUntil(lambda: canvas.zoom() < zoom, timeout=3000)  # a resize still refits

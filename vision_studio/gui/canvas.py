@@ -48,6 +48,7 @@ class ImageCanvas(QGraphicsView):
         self._scene.addItem(self._pixmap_item)
         self._overlay_items: list = []
         self._fit_mode = True
+        self._fit_key: tuple = ()  # _current_fit_key() at the last fit
         self._placeholder = "Open an image (Ctrl+O), a folder (Ctrl+Shift+O), or drop files here"
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
@@ -85,7 +86,9 @@ class ImageCanvas(QGraphicsView):
         self._scene.setSceneRect(QRectF(0, 0, w, h))
         if changed or not keep_overlays:
             self.clear_overlays()
-        if not keep_view or self._fit_mode or changed:
+        # A video's next frame keeps a valid fit: fitInView per frame was a quarter of the GUI
+        # thread's GIL time at 30 fps (py-spy), time the analysis thread waited for.
+        if not keep_view or changed or (self._fit_mode and self._fit_key != self._current_fit_key()):
             self.fit()
 
     def clear(self, message: str | None = None) -> None:
@@ -299,7 +302,13 @@ class ImageCanvas(QGraphicsView):
         self.fitInView(self._pixmap_item, Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > 1.0:  # never blow small images up when fitting
             self.resetTransform()
+        self._fit_key = self._current_fit_key()
         self.sig_zoom_changed.emit(self.zoom())
+
+    def _current_fit_key(self) -> tuple:
+        """What a fit depends on: the viewport's size and the image's (scene) size."""
+        r = self._scene.sceneRect()
+        return self.viewport().width(), self.viewport().height(), r.width(), r.height()
 
     # ------------------------------------------------------------------ events
     def wheelEvent(self, event: QWheelEvent) -> None:
