@@ -66,7 +66,42 @@ def test_video_plays_at_its_rate_with_player_controls(window, qtbot, clip, sampl
     dock.speed.setCurrentText("4×")
     dock.play_button.click()
     qtbot.waitUntil(lambda: "End of" in dock.state.text(), timeout=3000)
-    assert live.capture.stats().state == "ended" and dock.position.text() == "90 / 90"
+    assert live.capture.stats().state == "ended"
+    qtbot.waitUntil(lambda: dock.position.text() == "90 / 90", timeout=1000)  # sent <= 10 times a second
+
+
+def test_playing_repaints_the_picture_not_the_whole_window(window, qtbot, clip):
+    """Each frame repaints the canvas; the Sources panel (seek bar, frame number, live numbers)
+    is repainted at most ~10 times a second and the window is not re-laid out per frame.
+    (A QLabel with per-frame text re-laid out and repainted every dock: 7 ms a frame.)"""
+    from collections import Counter
+
+    from PySide6.QtCore import QEvent, QObject
+
+    events: Counter = Counter()
+
+    class Count(QObject):
+        def eventFilter(self, obj, ev):
+            if ev.type() in (QEvent.Type.Paint, QEvent.Type.LayoutRequest) and obj is not None:
+                events[(ev.type(), obj.objectName())] += 1
+            return False
+
+    path, _ = clip
+    window.sources_dock.open_source(str(path))
+    qtbot.waitUntil(lambda: window.live._shown.value() > 20, timeout=5000)
+    counter = Count()
+    window.sources_dock.installEventFilter(counter)
+    window.installEventFilter(counter)
+    window.canvas.viewport().installEventFilter(counter)
+    shown0 = window.live._shown._t[-1] if window.live._shown._t else 0
+    qtbot.wait(1000)
+    frames = sum(1 for t in window.live._shown._t if t > shown0)
+    window.removeEventFilter(counter)
+    window.sources_dock.removeEventFilter(counter)
+    window.canvas.viewport().removeEventFilter(counter)
+    assert frames > 20
+    assert events[(QEvent.Type.Paint, "SourcesDock")] <= 16, events
+    assert events[(QEvent.Type.LayoutRequest, "MainWindow")] <= 3, events
 
 
 def test_keyboard_plays_pauses_and_steps(window, qtbot, clip):
@@ -155,7 +190,7 @@ def test_stream_that_goes_down_shows_reconnecting_and_resumes(window, qtbot):
     with MjpegServer(fps=25, per_connection=40) as server:
         window.sources_dock.open_source(server.url)
         qtbot.waitUntil(lambda: live._frame is not None, timeout=6000)
-        assert window.sources_dock.position.text() == "live"
+        qtbot.waitUntil(lambda: window.sources_dock.position.text() == "live", timeout=1000)
         server.down.set()
         qtbot.waitUntil(lambda: live.banner.isVisible(), timeout=8000)
         assert live.banner.text().startswith("Reconnecting…")

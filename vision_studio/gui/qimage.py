@@ -9,26 +9,31 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-def rgb_to_qimage(rgb: np.ndarray) -> QImage:
-    """RGB uint8 H x W x 3 -> QImage that owns a copy (safe after `rgb` is freed).
-
-    QImage(buffer, ...) does not copy: it points at numpy's memory. We pass the
-    strides explicitly (rows need not be 4-byte aligned) and then `.copy()` so
-    the QImage owns its pixels and can outlive the array or cross threads.
-    """
+def _view(rgb: np.ndarray) -> QImage:
+    """A QImage pointing at `rgb`'s memory (no copy): valid only while `rgb` is alive.
+    The strides are passed explicitly: rows need not be 4-byte aligned."""
     import numpy as np
 
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected RGB uint8 H x W x 3, got {rgb.dtype} {rgb.shape}")
     rgb = np.ascontiguousarray(rgb)
     h, w = rgb.shape[:2]
-    image = QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888)
-    return image.copy()
+    return QImage(rgb.data, w, h, rgb.strides[0], QImage.Format.Format_RGB888)
+
+
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    """RGB uint8 H x W x 3 -> QImage that owns a copy (safe after `rgb` is freed, can cross threads)."""
+    return _view(rgb).copy()
 
 
 def rgb_to_pixmap(rgb: np.ndarray) -> QPixmap:
-    """GUI thread only (QPixmap lives in the windowing system)."""
-    return QPixmap.fromImage(rgb_to_qimage(rgb))
+    """GUI thread only (QPixmap lives in the windowing system). fromImage converts the
+    pixels into the pixmap's own memory, so the view needs no copy of its own first
+    (one 1 MB copy less per video frame)."""
+    import numpy as np
+
+    rgb = np.ascontiguousarray(rgb)  # kept alive by this frame until fromImage has returned
+    return QPixmap.fromImage(_view(rgb))
 
 
 def qimage_to_rgb(image: QImage) -> np.ndarray:

@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vision_studio.gui.widgets import StatusText
+
 RESOLUTIONS = ("Default", "640x480", "1280x720", "1920x1080")
 RATES = ("Default", "15", "30", "60")
 SPEEDS = ("0.25×", "0.5×", "1×", "2×", "4×")
@@ -115,7 +117,12 @@ class SourcesDock(QDockWidget):
         self.seek.sliderReleased.connect(lambda: self._live("seek", self.seek.value()))
         self.seek.valueChanged.connect(self._on_seek_value)
         self.position = QLabel("–", player)
-        self.position.setMinimumWidth(80)
+        # A fixed size (set per source, _fit_position): its text changes with every frame, and a
+        # label whose size can change re-lays out the whole window on each setText (measured: a
+        # quarter of the GUI thread at 30 fps).
+        self.position.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._position_template = ""
+        self._fit_position("–")
         seek_row.addWidget(self.seek, 1)
         seek_row.addWidget(self.position)
         pl.addLayout(seek_row)
@@ -140,8 +147,7 @@ class SourcesDock(QDockWidget):
 
         self.state = QLabel("No source open", body)
         self.state.setWordWrap(True)
-        self.hud = QLabel("", body)
-        self.hud.setWordWrap(True)
+        self.hud = StatusText(body)  # the live numbers, twice a second
         layout.addWidget(self.state)
         layout.addWidget(self.hud)
         layout.addStretch(1)
@@ -263,7 +269,16 @@ class SourcesDock(QDockWidget):
             QStyle.StandardPixmap.SP_MediaPause
         self.play_button.setIcon(self.style().standardIcon(icon))
 
+    def _fit_position(self, template: str) -> None:
+        """Size the frame number for the widest text this source can show (digits as 0s)."""
+        if template != self._position_template:
+            self._position_template = template
+            wide = "".join("0" if c.isdigit() else c for c in template)
+            self.position.setFixedSize(self.position.fontMetrics().horizontalAdvance(wide) + 6,
+                                       self.position.sizeHint().height())
+
     def _on_position(self, index: int, count: int) -> None:
+        self._fit_position(f"{count} / {count}" if count else "live")
         if count:
             if not self.seek.isSliderDown():
                 self.seek.blockSignals(True)
