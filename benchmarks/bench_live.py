@@ -19,9 +19,10 @@ process draws its own speed for its whole life (see _BareWorker), so bare loops 
 before and after, or in another process, measured the VM more than the app.
 The platform is offscreen unless DISPLAY is set (then xcb, the real path). The machine's
 load average is recorded at each phase: other processes on the same cores skew all of it.
-Torch threads: 1 by default (--threads). On 2 shared cores a 2-thread model run stalls for
-0.5-3 s whenever another process takes a core (OpenMP waits for its descheduled thread:
-24 ms frames with 2 s gaps, measured), which swamps everything measured here.
+Torch threads: the app's own "live" policy (cores - 1, at least 1: 1 on 2 cores) in both
+loops, unless --threads N sets VISION_STUDIO_THREADS for both. On 2 shared cores a 2-thread
+model run stalls for 0.5-3 s whenever another process takes a core (OpenMP waits for its
+descheduled thread: 24 ms frames with 2 s gaps, measured), which is why the app uses 1 there.
 """
 from __future__ import annotations
 
@@ -42,11 +43,14 @@ W, H, FPS, SECONDS_OF_VIDEO = 640, 480, 30.0, 20
 GOALS = {"shown_fps": 29.0, "ratio": 0.95, "stall_p99_ms": 20.0, "rss_growth_mb": 20.0}
 
 
-def run(repeat: int = 1, seconds: int = 300, threads: int = 1, cycles: int = 20, bare_seconds: float = 8,
-        filters: str = "") -> list[dict]:
+def run(repeat: int = 1, seconds: int = 300, threads: int | None = None, cycles: int = 20,
+        bare_seconds: float = 8, filters: str = "") -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="vs-bench-live-") as tmp:
         env = {**os.environ, "PYTHONPATH": str(REPO), "VISION_STUDIO_DATA_DIR": str(Path(tmp) / "data"),
-               "OPENCV_LOG_LEVEL": "OFF", "VISION_STUDIO_THREADS": str(threads)}
+               "OPENCV_LOG_LEVEL": "OFF"}
+        env.pop("VISION_STUDIO_THREADS", None)
+        if threads:
+            env["VISION_STUDIO_THREADS"] = str(threads)
         env.setdefault("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "offscreen")
         cmd = [python_exe(), str(Path(__file__).resolve()), "--child", "--tmp", tmp, "--seconds", str(seconds),
                "--filters", filters,
@@ -359,7 +363,7 @@ def child(tmp: Path, seconds: float, bare_seconds: float, warmup: float, cycles:
     import torch
     from ultralytics import YOLO
 
-    threads = settings.thread_count("interactive")
+    threads = settings.thread_count("live")  # what the window's live analysis uses
     # Random weights decide how many boxes reach NMS and the tracker: every run uses the SAME ones.
     model = tmp / "yolo26n_random.pt"
     torch.manual_seed(0)
@@ -397,7 +401,8 @@ if __name__ == "__main__":
     ap.add_argument("--cycles", type=int, default=20, help="bare/live alternations")
     ap.add_argument("--filters", default="", help="ops to add to the pipeline, e.g. gaussian_blur (default: none)")
     ap.add_argument("--warmup", type=float, default=15)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads for the model, both loops (see docs)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads for the model, both loops (default: the app's live policy)")
     a = ap.parse_args()
     if a.child:
         print(json.dumps(child(Path(a.tmp), a.seconds, a.bare_seconds, a.warmup, a.cycles,

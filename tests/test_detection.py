@@ -201,6 +201,7 @@ def test_thread_policy_applied_by_the_detector(onnx_detector, bus, monkeypatch):
     cores = settings.available_cores()
     assert settings.thread_count("batch") == cores
     assert settings.thread_count("interactive") == min(cores, max(2, cores - 1))
+    assert settings.thread_count("live") == max(1, cores - 1)
     assert settings.thread_count(3) == 3
     monkeypatch.setenv("VISION_STUDIO_THREADS", "1")
     assert settings.thread_count("batch") == 1

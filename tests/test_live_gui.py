@@ -139,6 +139,10 @@ def test_objects_are_tracked_and_drawn_while_the_picture_keeps_its_rate(window, 
     # The labels fit the frame that was analysed (the clip shows bus.jpg, then darknet_dog.jpg).
     assert {d.label for d in res.detections} >= ({"bus", "person"} if res.index < 45 else {"dog", "bicycle"})
     assert all(d.track_id is not None for d in res.detections)
+    # Video keeps a core for decoding and painting (the still-image model may take two).
+    from vision_studio.core.detection import settings
+
+    assert window.live._stages.detector.threads == settings.thread_count("live")
     qtbot.waitUntil(lambda: len(window.canvas._boxes) >= 3, timeout=3000)
     # A new frame with the same result keeps the overlay items; a new result replaces them.
     live, pixels = window.live, window.live._frame.pixels

@@ -133,7 +133,7 @@ class LiveController(QObject):
         from vision_studio.core.analyzers import StageCache
 
         if self._stages is None:  # created here, but only ever used by self.jobs' one thread
-            self._stages = StageCache(threads="interactive")
+            self._stages = StageCache(threads="live")  # leaves a core for decoding and painting
         return self._stages
 
     def stop(self) -> bool:

@@ -41,9 +41,14 @@ Threads: ultralytics sets OMP_NUM_THREADS=1 before torch loads and then
 2-core machine. Measured there for yolo26n at 640x480: 67-88 ms/frame at 1 thread, 45 ms
 at 2. Our policy (`thread_count`):
   * "batch" (CLI, benchmarks): every core this process may use; nothing else competes.
-  * "interactive" (GUI): cores - 1, leaving one for the UI and decoding, but at least 2:
-    on a 2-core machine the UI thread is idle while it waits for a result, and a single
-    inference thread makes each result ~1.5x later.
+  * "interactive" (GUI, still images): cores - 1, leaving one for the UI and decoding, but
+    at least 2: on a 2-core machine the UI thread is idle while it waits for a result, and
+    a single inference thread makes each result ~1.5x later.
+  * "live" (GUI, video/camera analysis): cores - 1, at least 1. Here the UI is NOT idle: it
+    decodes and paints at the source rate, so on 2 cores a second inference thread only
+    fights it (OpenMP waits for whichever thread was descheduled). Measured on 2 cores,
+    30 fps video with yolo26n: 1 thread 13.8 analysed fps / 0.99 cores, 2 threads 12.8 fps /
+    1.19 cores (docs/benchmarks.md).
   * VISION_STUDIO_THREADS=N overrides both.
 torch's thread count is process-wide; `ObjectDetector` re-applies it after ultralytics'
 own setup resets it. onnxruntime and OpenVINO pick their own (all physical cores).
@@ -210,7 +215,7 @@ def available_cores() -> int:
 
 
 def thread_count(policy: str | int | None = "interactive") -> int:
-    """Torch intra-op threads for a policy: "batch", "interactive" or an explicit number."""
+    """Torch intra-op threads for a policy: "batch", "interactive", "live" or an explicit number."""
     cores = available_cores()
     if isinstance(policy, int) and not isinstance(policy, bool):
         if policy < 1:
@@ -218,10 +223,12 @@ def thread_count(policy: str | int | None = "interactive") -> int:
         n = policy
     elif policy in (None, "interactive"):
         n = min(cores, max(2, cores - 1))
+    elif policy == "live":
+        n = max(1, cores - 1)
     elif policy == "batch":
         n = cores
     else:
-        raise ValueError(f"unknown thread policy {policy!r} (use 'batch', 'interactive' or a number)")
+        raise ValueError(f"unknown thread policy {policy!r} (use 'batch', 'interactive', 'live' or a number)")
     override = os.environ.get("VISION_STUDIO_THREADS", "").strip()
     return int(override) if override.isdigit() and int(override) > 0 else n
 
