@@ -39,12 +39,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, python_exe  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "testdata"
+FACES = SHARED / "faces" / "face_recognition" / "examples"
+# --faces: the video shows these (people enrolled from knn_examples/train: obama, biden, kit, rose)
+FACE_SCENES = ["two_people.jpg", "obama-480p.jpg", "knn_examples/test/kit_with_rose.jpg", "biden.jpg",
+               "knn_examples/test/obama_and_biden.jpg", "lin-manuel-miranda.png", "obama_small.jpg"]
+ENROLL = ["obama", "biden", "kit_harington", "rose_leslie"]
 W, H, FPS, SECONDS_OF_VIDEO = 640, 480, 30.0, 20
 GOALS = {"shown_fps": 29.0, "ratio": 0.95, "stall_p99_ms": 20.0, "rss_growth_mb": 20.0}
 
 
 def run(repeat: int = 1, seconds: int = 300, threads: int | None = None, cycles: int = 20,
-        bare_seconds: float = 8, filters: str = "") -> list[dict]:
+        bare_seconds: float = 8, filters: str = "", imgsz: int = 640, faces: bool = False) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="vs-bench-live-") as tmp:
         env = {**os.environ, "PYTHONPATH": str(REPO), "VISION_STUDIO_DATA_DIR": str(Path(tmp) / "data"),
                "OPENCV_LOG_LEVEL": "OFF"}
@@ -53,7 +58,7 @@ def run(repeat: int = 1, seconds: int = 300, threads: int | None = None, cycles:
             env["VISION_STUDIO_THREADS"] = str(threads)
         env.setdefault("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "offscreen")
         cmd = [python_exe(), str(Path(__file__).resolve()), "--child", "--tmp", tmp, "--seconds", str(seconds),
-               "--filters", filters,
+               "--filters", filters, "--imgsz", str(imgsz), *(["--faces"] if faces else []),
                "--cycles", str(cycles), "--bare-seconds", str(bare_seconds)]
         proc = subprocess.run(cmd, cwd=tmp, stdout=subprocess.PIPE, text=True, env=env,
                               timeout=seconds * 3 + cycles * bare_seconds * 2 + 600, check=False)
@@ -101,13 +106,14 @@ def _thread_cpu() -> dict[str, float]:
     return out
 
 
-def _make_video(path: Path) -> list:
+def _make_video(path: Path, faces: bool = False) -> list:
     import cv2
     import numpy as np
 
     from vision_studio.core.image_io import read_image
 
-    photos = sorted((SHARED / "images").glob("*.*")) if (SHARED / "images").is_dir() else []
+    photos = ([FACES / name for name in FACE_SCENES] if faces else
+              sorted((SHARED / "images").glob("*.*")) if (SHARED / "images").is_dir() else [])
     bases = [cv2.resize(read_image(p).pixels, (W + 80, H)) for p in photos] or \
         [np.random.default_rng(i).integers(0, 255, (H, W + 80, 3), np.uint8) for i in range(8)]
     n, hold = int(SECONDS_OF_VIDEO * FPS), int(2.5 * FPS)
@@ -127,9 +133,12 @@ def _make_video(path: Path) -> list:
 _BARE_MODELS: dict = {}
 
 
-def _bare(model_path: Path, frames: list, seconds: float, threads: int, track: bool = False,
-          warm: bool = True) -> float:
-    """Frames per second of a bare ultralytics loop (predict, or track with persist=True)."""
+def _bare(model_path: Path | None, frames: list, seconds: float, threads: int, track: bool = False,
+          warm: bool = True, imgsz: int = 640) -> float:
+    """Frames per second of a bare ultralytics loop (predict, or track with persist=True); with
+    no model, face_recognition's own video recipe (face_locations + face_encodings per frame)."""
+    if model_path is None:
+        return _bare_faces(frames, seconds)
     import torch
     from ultralytics import YOLO
 
@@ -137,7 +146,7 @@ def _bare(model_path: Path, frames: list, seconds: float, threads: int, track: b
 
     model = _BARE_MODELS.get(track) if not warm else None  # the same model and tracker each cycle
     model = model or _BARE_MODELS.setdefault(track, YOLO(str(model_path)))
-    kw = {**settings.predict_kwargs(), "imgsz": 640, "conf": 0.25, "iou": 0.7, "device": "cpu"}
+    kw = {**settings.predict_kwargs(), "imgsz": imgsz, "conf": 0.25, "iou": 0.7, "device": "cpu"}
     call = (lambda f: model.track(f, persist=True, tracker="bytetrack.yaml", **{**kw, "conf": 0.1})) if track \
         else (lambda f: model.predict(f, **kw))
     if warm:
@@ -153,6 +162,21 @@ def _bare(model_path: Path, frames: list, seconds: float, threads: int, track: b
     return n / (time.perf_counter() - t0)
 
 
+def _bare_faces(frames: list, seconds: float) -> float:
+    import numpy as np
+
+    from vision_studio.core.thirdparty import import_face_recognition
+
+    fr = import_face_recognition()
+    rgb = [np.ascontiguousarray(f[..., ::-1]) for f in frames[::4]]
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        f = rgb[n % len(rgb)]
+        fr.face_encodings(f, fr.face_locations(f))
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
 class _BareWorker:
     """The bare loop on a thread of its own in the window's process, started once and told to
     run for N seconds at a time while the window is paused: `run(seconds, track)` -> fps.
@@ -161,7 +185,7 @@ class _BareWorker:
     yolo26n at 27 fps for its whole life, the next at 21-22, pinned to the same vCPU, with
     ASLR off: measured), so a bare loop in another process measures that draw, not our code."""
 
-    def __init__(self, model: Path, video: Path, threads: int):
+    def __init__(self, model: Path | None, video: Path, threads: int, imgsz: int = 640):
         import queue
         import threading
 
@@ -175,15 +199,16 @@ class _BareWorker:
                 break
             self.frames.append(f)
         cap.release()
-        self.model, self.threads = model, threads
+        self.model, self.threads, self.imgsz = model, threads, imgsz
         self._jobs: queue.Queue = queue.Queue()
         self._answers: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._serve, name="bare loop", daemon=True)
         self._thread.start()
         self._jobs.put((2.0, False, True))
-        self._jobs.put((2.0, True, True))
         self._answer()
-        self._answer()  # warmed up: both models built, oneDNN set up for this thread
+        if model is not None:
+            self._jobs.put((2.0, True, True))
+            self._answer()  # warmed up: both models built, oneDNN set up for this thread
 
     def _serve(self) -> None:
         while True:
@@ -192,7 +217,8 @@ class _BareWorker:
                 return
             seconds, track, warm = job
             try:
-                self._answers.put(_bare(self.model, self.frames, seconds, self.threads, track=track, warm=warm))
+                self._answers.put(_bare(self.model, self.frames, seconds, self.threads, track=track, warm=warm,
+                                         imgsz=self.imgsz))
             except Exception as exc:  # noqa: BLE001 - reported by run() in the caller's thread
                 self._answers.put(exc)
 
@@ -212,7 +238,7 @@ class _BareWorker:
 
 
 def _live(video: Path, model: Path, tmp: Path, worker: _BareWorker, seconds: float, warmup: float,
-          cycles: int, bare_seconds: float, filters: list[str]) -> dict:
+          cycles: int, bare_seconds: float, filters: list[str], imgsz: int = 640, faces: bool = False) -> dict:
     """The window plays `video` with objects on. After `warmup`, `cycles` times: the video is
     paused and the bare loop runs `bare_seconds` (then a third of that tracking) on its
     thread; the video plays again, 2 s settle, then `seconds / cycles` measured. Interleaving
@@ -253,7 +279,12 @@ def _live(video: Path, model: Path, tmp: Path, worker: _BareWorker, seconds: flo
     live.sig_state.connect(lambda state, _m: live.play() if state == "ended" else None)  # loop the file
     for op in filters:  # filters on: the picture comes from the filter thread
         w.pipeline_dock.add_op(op)
-    w.set_object_settings(ObjectSettings(model=str(model)))
+    if faces:
+        from vision_studio.core.analyzers import FaceSettings
+
+        w.set_face_settings(FaceSettings())  # the Faces panel's defaults, the default gallery
+    else:
+        w.set_object_settings(ObjectSettings(model=str(model), imgsz=imgsz))
     w.sources_dock.open_source(str(video))
     beat = QTimer()
     beat.setTimerType(Qt.TimerType.PreciseTimer)
@@ -311,7 +342,7 @@ def _live(video: Path, model: Path, tmp: Path, worker: _BareWorker, seconds: flo
         app.processEvents()
         time.sleep(0.3)  # the analysis of the last frame ends
         bare.append(worker.run(bare_seconds))
-        bare_track.append(worker.run(bare_seconds / 3, track=True))
+        bare_track.append(worker.run(bare_seconds / 3, track=True) if not faces else float("nan"))
         phases_bare = bare[-1]
         print(f"cycle {len(phases) + 1}/{cycles}: bare {phases_bare:.2f} fps", file=sys.stderr)
         live.play()
@@ -355,8 +386,22 @@ def _paired_median(phases: list[dict], bare: list[float]) -> float:
     return statistics.median(ph["analysis_fps"] / b for ph, b in zip(phases, bare))
 
 
+def _enroll() -> None:
+    """The people of FACE_SCENES, from other photos (knn_examples/train), into the default gallery."""
+    from vision_studio.core.faces.gallery import Gallery
+    from vision_studio.core.thirdparty import import_face_recognition
+
+    fr = import_face_recognition()
+    with Gallery() as gallery:
+        for person in ENROLL:
+            for photo in sorted((FACES / "knn_examples" / "train" / person).glob("*")):
+                found = fr.face_encodings(fr.load_image_file(str(photo)))
+                if len(found) == 1:
+                    gallery.enroll(person, found[0])
+
+
 def child(tmp: Path, seconds: float, bare_seconds: float, warmup: float, cycles: int,
-          filters: list[str]) -> list[dict]:
+          filters: list[str], imgsz: int = 640, faces: bool = False) -> list[dict]:
     from vision_studio.core.detection import settings
 
     settings.ensure_configured()  # before ultralytics is imported: its settings go to the data dir
@@ -365,28 +410,33 @@ def child(tmp: Path, seconds: float, bare_seconds: float, warmup: float, cycles:
 
     threads = settings.thread_count("live")  # what the window's live analysis uses
     # Random weights decide how many boxes reach NMS and the tracker: every run uses the SAME ones.
-    model = tmp / "yolo26n_random.pt"
-    torch.manual_seed(0)
-    YOLO("yolo26n.yaml").save(str(model))
+    model = None if faces else tmp / "yolo26n_random.pt"
+    if model is not None:
+        torch.manual_seed(0)
+        YOLO("yolo26n.yaml").save(str(model))
+    else:
+        _enroll()
     load = [round(os.getloadavg()[0], 2)]
     video = tmp / "live.mp4"
-    _make_video(video)
+    _make_video(video, faces)
     print("video ready; warming up the bare loop…", file=sys.stderr)
-    worker = _BareWorker(model, video, threads)
+    worker = _BareWorker(model, video, threads, imgsz)
     try:
-        row = _live(video, model, tmp, worker, seconds, warmup, cycles, bare_seconds, filters)
+        row = _live(video, model, tmp, worker, seconds, warmup, cycles, bare_seconds, filters, imgsz, faces)
     finally:
         worker.close()
     load.append(round(os.getloadavg()[0], 2))
     bare_fps = sum(row["bare"]) / len(row["bare"])
-    track_fps = sum(row["bare_track"]) / len(row["bare_track"])
+    track_fps = sum(row["bare_track"]) / len(row["bare_track"])  # nan with --faces
     bare = row.pop("bare")
     row.update(bare_fps=bare_fps, bare_runs=[round(b, 2) for b in bare],
                ratio=_paired_median(row["phases"], bare), pooled_ratio=row["analysis_fps"] / bare_fps,
                bare_track_fps=track_fps,
                bare_track_runs=[round(b, 2) for b in row.pop("bare_track")],
                ratio_vs_track=row["analysis_fps"] / track_fps, threads=threads, load=load, cycles=cycles,
-               case="30 fps 640x480 MP4, yolo26n.yaml (seed 0), ByteTrack")
+               imgsz=imgsz, case="30 fps 640x480 MP4 of face photos, Faces panel defaults (HOG, recognition; "
+               "bare = face_recognition's per-frame recipe)" if faces else
+               f"30 fps 640x480 MP4, yolo26n.yaml (seed 0) at imgsz {imgsz}, ByteTrack")
     return [row]
 
 
@@ -401,14 +451,20 @@ if __name__ == "__main__":
     ap.add_argument("--cycles", type=int, default=20, help="bare/live alternations")
     ap.add_argument("--filters", default="", help="ops to add to the pipeline, e.g. gaussian_blur (default: none)")
     ap.add_argument("--warmup", type=float, default=15)
+    ap.add_argument("--faces", action="store_true",
+                    help="faces instead of objects: a video of face photos, people enrolled, the Faces panel's "
+                         "defaults; the bare loop is face_recognition's own per-frame recipe")
+    ap.add_argument("--imgsz", type=int, default=640,
+                    help="model input size, both loops (320: a 4x faster model, so the window's own per-frame "
+                         "work is a bigger share: a stress case)")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch threads for the model, both loops (default: the app's live policy)")
     a = ap.parse_args()
     if a.child:
         print(json.dumps(child(Path(a.tmp), a.seconds, a.bare_seconds, a.warmup, a.cycles,
-                               [f for f in a.filters.split(",") if f])))
+                               [f for f in a.filters.split(",") if f], a.imgsz, a.faces)))
     else:
         rows = run(seconds=int(a.seconds), threads=a.threads, cycles=a.cycles, bare_seconds=a.bare_seconds,
-                   filters=a.filters)
+                   filters=a.filters, imgsz=a.imgsz, faces=a.faces)
         print(json.dumps(rows, indent=2))
         print("\n".join(summary(rows)))

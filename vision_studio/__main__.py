@@ -1,3 +1,4 @@
 from vision_studio.app import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # the face engine's helper process (spawn) must not start the app again
+    raise SystemExit(main())

@@ -159,7 +159,7 @@ def _options(args):
     from vision_studio.core.faces.detection import (
         FaceError,
         FaceOptions,
-        face_recognition_module,
+        face_engine,
     )
 
     if args.detector == "yunet":
@@ -175,13 +175,11 @@ def _options(args):
     except ValueError as exc:
         raise _Usage(str(exc)) from None
     try:
-        face_recognition_module()  # fail once, clearly, rather than once per image
+        engine = face_engine()  # fail once, clearly, rather than once per image
     except FaceError as exc:
         raise _Usage(str(exc)) from None
     if options.resolved_detector() == "cnn":
-        import dlib
-
-        if not getattr(dlib, "DLIB_USE_CUDA", False):
+        if not engine.cuda:
             print("note: the cnn detector takes ~27 s per 720p image on a CPU (try hog or yunet)",
                   file=sys.stderr)
     return options

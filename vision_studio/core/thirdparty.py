@@ -15,7 +15,9 @@ them; a Qt pool thread gets a fresh thread state for every job, so the next job
 on that OS thread that enters dlib would wait for the GIL forever (seen: two
 face jobs on the window's model thread). A thread that ends right after the
 import leaves nothing stale behind. Everything that needs dlib imports it
-through `import_dlib` / `import_face_recognition`.
+through `import_dlib` / `import_face_recognition`. (The face pipeline's dlib calls run in
+a helper process, core/faces/engine.py, which imports it the same way: dlib keeps the GIL
+for the whole of each call, which would freeze the window.)
 """
 from __future__ import annotations
 
@@ -60,6 +62,11 @@ def _need(*names: str) -> None:
             raise MissingDependency(
                 f"{name} is not installed; run packaging/bootstrap.sh setup "
                 "(or pip install ./packaging/dlib-shim 'vision-studio[faces]')")
+
+
+def check_face_recognition() -> None:
+    """MissingDependency naming what to install, without importing anything heavy."""
+    _need("dlib", "face_recognition_models", "face_recognition")
 
 
 def import_dlib():

@@ -68,35 +68,12 @@ def load_people(path: str | None) -> list[PersonRow]:
 
 
 def preload_dlib() -> str:
-    """Import face_recognition and dlib in a short-lived Python thread; what "auto" means here.
+    """Start the face engine (dlib in its helper process: core/faces/engine.py, which also
+    checks that face_recognition imports); what "auto" means here. FaceError if it cannot."""
+    from vision_studio.core.faces.detection import default_detector, face_engine
 
-    Why not simply import in the job: pybind11 (dlib's bindings) remembers the Python thread
-    state of the thread that first imports it. A Qt pool thread gets a fresh thread state for
-    every job, so the next job on that OS thread that enters dlib waits for the GIL forever
-    (reproduced: two detect+encode jobs on one serial JobRunner hang in face_encodings). A
-    thread of our own that ends after the import leaves nothing stale behind.
-    """
-    import threading
-
-    out: list = []
-
-    def load():
-        try:
-            from vision_studio.core.faces.detection import (
-                default_detector,
-                face_recognition_module,
-            )
-
-            face_recognition_module()
-            out.append(default_detector())
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the job below
-            out.append(exc)
-    thread = threading.Thread(target=load, name="Import dlib", daemon=True)
-    thread.start()
-    thread.join()
-    if isinstance(out[0], BaseException):
-        raise out[0]
-    return out[0]
+    face_engine()
+    return default_detector()
 
 
 def _enroll_paths(gallery, name: str, paths: Sequence[Path], options, notes: list[str]) -> int:

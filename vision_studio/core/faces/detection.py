@@ -43,10 +43,6 @@ LANDMARK_MODELS = ("none", "68", "5")
 MIN_SIDE = 8  # below this no detector can find a face; such images give [] at once
 MAX_SEARCH_PIXELS = 160_000_000  # pixels the HOG/CNN pyramid may start from (after upsampling)
 
-# dlib's networks (CNN detector, face encoder) keep per-call state: one caller at a time.
-DLIB_LOCK = threading.RLock()
-
-
 class FaceError(Exception):
     """Face analysis could not run (bad input, missing model, too large). One-line message."""
 
@@ -114,22 +110,22 @@ class FaceOptions:
 
 def default_detector() -> str:
     """"cnn" when dlib was compiled with CUDA, else "hog" (CNN on a CPU: ~27 s per 720p frame)."""
-    from vision_studio.core.thirdparty import MissingDependency, import_dlib
-
     try:
-        dlib = import_dlib()
-    except (MissingDependency, ImportError):
+        return "cnn" if face_engine().cuda else "hog"
+    except FaceError:
         return "hog"
-    return "cnn" if getattr(dlib, "DLIB_USE_CUDA", False) else "hog"
 
 
-def face_recognition_module():
-    """face_recognition, imported safely (see core.thirdparty); FaceError if missing."""
-    from vision_studio.core.thirdparty import MissingDependency, import_face_recognition
+def face_engine():
+    """The face engine (dlib in a helper process, see core/faces/engine.py), started on first
+    use; FaceError with one line when face_recognition is missing or cannot start."""
+    from vision_studio.core.faces.engine import FaceEngineError, engine
+    from vision_studio.core.thirdparty import MissingDependency, check_face_recognition
 
     try:
-        return import_face_recognition()
-    except MissingDependency as exc:
+        check_face_recognition()  # here, at once: the same message as before the helper existed
+        return engine()
+    except (MissingDependency, FaceEngineError) as exc:
         raise FaceError(str(exc)) from None
 
 
@@ -195,26 +191,11 @@ def _score_to_confidence(score: float) -> float:
     return float(min(1.0, max(0.0, 1.0 - math.exp(-max(0.0, score)))))
 
 
-def _detect_hog(img: np.ndarray, upsample: int):
-    fr = face_recognition_module()
-    detector = getattr(fr.api, "face_detector", None)
-    if detector is None:  # pragma: no cover - other face_recognition versions
-        import dlib  # already imported (safely) by face_recognition_module
-
-        detector = dlib.get_frontal_face_detector()
-    rects, scores, _ = detector.run(img, upsample, 0.0)
+def _detect_dlib(img: np.ndarray, upsample: int, cnn: bool):
+    eng = face_engine()
+    found = eng.cnn(img, upsample) if cnn else eng.hog(img, upsample)
     h, w = img.shape[:2]
-    return [(_trimmed(r.left(), r.top(), r.right(), r.bottom(), w, h), float(s), None)
-            for r, s in zip(rects, scores)]
-
-
-def _detect_cnn(img: np.ndarray, upsample: int):
-    fr = face_recognition_module()
-    with DLIB_LOCK:
-        found = fr.api.cnn_face_detector(img, upsample)
-    h, w = img.shape[:2]
-    return [(_trimmed(d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom(), w, h),
-             float(d.confidence), None) for d in found]
+    return [(_trimmed(left, top, right, bottom, w, h), score, None) for left, top, right, bottom, score in found]
 
 
 _YUNET_CACHE: dict[tuple, object] = {}
@@ -287,10 +268,8 @@ def detect_faces(pixels, options: FaceOptions | None = None) -> list[Detection]:
         raise FaceError(f"image too large to search for faces ({w}x{h} with upsample={options.upsample}); "
                         "use a larger downscale, a smaller max_side or less upsampling")
     try:
-        if detector == "hog":
-            raw = _detect_hog(search, options.upsample)
-        elif detector == "cnn":
-            raw = _detect_cnn(search, options.upsample)
+        if detector in ("hog", "cnn"):
+            raw = _detect_dlib(search, options.upsample, cnn=detector == "cnn")
         else:
             raw = _detect_yunet(search, options)
     except MemoryError:
@@ -322,9 +301,13 @@ def add_landmarks(pixels, faces: Sequence[Detection], model: str = "68") -> list
         raise ValueError(f"landmark model must be '68' or '5', got {model!r}")
     if not faces:
         return []
-    fr = face_recognition_module()
     img = prepare_pixels(pixels)
-    found = fr.face_landmarks(img, boxes_to_face_locations(faces), model="large" if model == "68" else "small")
+    try:
+        found = face_engine().landmarks(img, boxes_to_face_locations(faces), "large" if model == "68" else "small")
+    except MemoryError:
+        raise FaceError("not enough memory to find face landmarks") from None
+    except RuntimeError as exc:
+        raise FaceError(f"face landmarks failed: {' '.join(str(exc).split())[:200]}") from None
     return [replace(f, landmarks={k: [(float(x), float(y)) for x, y in pts] for k, pts in lm.items()})
             for f, lm in zip(faces, found)]
 

@@ -14,10 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from vision_studio.core.faces.detection import (
-    DLIB_LOCK,
     FaceError,
     boxes_to_face_locations,
-    face_recognition_module,
+    face_engine,
     prepare_pixels,
 )
 
@@ -34,12 +33,11 @@ def encode_faces(pixels, faces: Sequence, num_jitters: int = 1, model: str = "sm
         raise ValueError(f"model must be 'small' or 'large', got {model!r}")
     if not faces:
         return np.empty((0, ENCODING_SIZE), np.float64)
-    fr = face_recognition_module()
+    eng = face_engine()
     img = prepare_pixels(pixels)
     locations = boxes_to_face_locations(faces)
     try:
-        with DLIB_LOCK:
-            found = fr.face_encodings(img, locations, num_jitters=int(num_jitters), model=model)
+        found = eng.encodings(img, locations, int(num_jitters), model)
     except MemoryError:
         raise FaceError("not enough memory to encode faces") from None
     except RuntimeError as exc:

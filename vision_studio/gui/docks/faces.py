@@ -146,8 +146,8 @@ class FacesDock(QDockWidget):
             self.when_dlib_ready(lambda: None)  # tells what "auto" means here
 
     def when_dlib_ready(self, then) -> None:
-        """Call `then` once face_recognition/dlib are imported the safe way (faces_jobs.preload_dlib).
-        Nothing dlib-related leaves this panel before that: not the settings, not a job."""
+        """Call `then` once the face engine (dlib in its helper process) has started
+        (faces_jobs.preload_dlib). Nothing dlib-related leaves this panel before that."""
         if self._dlib_ready:
             then()
             return
