@@ -109,6 +109,19 @@ def test_pipeline_only_video_and_truncated_file(tmp_path, sample_images):
     assert r.returncode == 0 and "skipped" in r.stderr
 
 
+def test_a_video_ffmpeg_cannot_parse_is_one_line(tmp_path, sample_images):
+    mp4 = tmp_path / "clip.mp4"
+    make_video(mp4, [sample_images["bus.jpg"]], n=10)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(mp4.read_bytes()[:2000])  # no moov atom: FFmpeg itself complains on stderr
+    pipe = tmp_path / "pipe.json"
+    pipe.write_text(json.dumps({"version": 1, "steps": []}))
+    r = vs("analyze", cut, "-o", tmp_path / "out", "--pipeline", pipe)
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [f"{cut}: cannot open this video (not a video file OpenCV can read, or damaged)"]
+    assert not (tmp_path / "out").exists()
+
+
 def test_live_stream_stops_at_max_frames(tmp_path):
     pipe = tmp_path / "pipe.json"
     pipe.write_text(json.dumps({"version": 1, "steps": [{"op": "gaussian_blur", "params": {"ksize": 3}}]}))
@@ -141,7 +154,7 @@ def test_bad_live_sources_fail_cleanly(tmp_path):
     r = vs("analyze", "camera:42", "-o", out, "--pipeline", pipe)
     assert r.returncode == 1
     assert "camera:42: cannot open this camera" in r.stderr
-    assert not out.exists() or list(out.iterdir()) == []
+    assert not out.exists(), "a run that opened nothing leaves no empty folder"
     r = vs("analyze", "camera:0", tmp_path / "pipe.json", "-o", out, "--pipeline", pipe)
     assert r.returncode == 2 and "not mixed with images" in r.stderr
     assert "Traceback" not in r.stderr

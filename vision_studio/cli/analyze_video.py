@@ -71,6 +71,7 @@ def cmd_analyze_video(args) -> int:
             raise
         return _fail(str(exc))
     outdir = Path(args.output)
+    created = not outdir.exists()
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -78,6 +79,8 @@ def cmd_analyze_video(args) -> int:
     failed = 0
     for spec in specs:
         failed += run_one(spec, plan, outdir, args)
+    if created and not any(outdir.iterdir()):
+        outdir.rmdir()  # no source could be opened: leave no empty folder behind
     return 1 if failed else 0
 
 

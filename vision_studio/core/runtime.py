@@ -30,6 +30,9 @@ def configure_environment() -> None:
     os.environ.setdefault("YOLO_VERBOSE", "false")
     # OpenCV prints decoder complaints straight to stderr; we report failures ourselves.
     os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+    # ... and FFmpeg's own lines ("moov atom not found", "Connection refused") beside our
+    # one-line reason; -8 is AV_LOG_QUIET. Read when OpenCV first opens a video.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     # OMP_WAIT_POLICY is left alone on purpose: PASSIVE helped a 2-thread batch on a machine
     # busy with other work, but made 2-thread torch 65% slower on a quiet one (27 -> 44.5 ms
     # per yolo26n frame, measured); the user can still set it.
