@@ -103,6 +103,14 @@ def _thread_cpu() -> dict[str, float]:
         fields = stat[stat.rindex(")") + 2:].split()
         key = "gui" if task.name == str(os.getpid()) else name
         out[key] = out.get(key, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    engine = sys.modules.get("vision_studio.core.faces.engine")
+    pid = engine._ENGINE.pid if engine is not None and engine._ENGINE is not None else None
+    if pid:  # dlib's calls run in the face engine's helper process: count it too
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out["face engine (process)"] = (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
     return out
 
 
