@@ -58,6 +58,12 @@ def test_video_plays_at_its_rate_with_player_controls(window, qtbot, clip, sampl
     assert live._frame.index == at
     dock.next_button.click()
     qtbot.waitUntil(lambda: live._frame.index == at + 1, timeout=3000)
+    from PySide6.QtCore import QPoint, Qt
+
+    # A click on the seek bar jumps to that place (not a page step of 30 frames).
+    bar = dock.seek
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=QPoint(bar.width() * 3 // 4, bar.height() // 2))
+    qtbot.waitUntil(lambda: abs(live._frame.index - 67) <= 5, timeout=3000)
     live.seek(80)  # the second photo
     qtbot.waitUntil(lambda: live._frame.index == 80, timeout=3000)
     qtbot.wait(50)
@@ -168,9 +174,12 @@ def test_snapshot_and_record(window, qtbot, clip, tmp_path):
     dock = window.sources_dock
     dock.open_source(str(clip[0]))
     qtbot.waitUntil(lambda: window.live._frame is not None, timeout=5000)
+    assert dock.out_dir_label.text().startswith("Saved to ") and str(out) in dock.out_dir_label.toolTip()
     snap = dock.snapshot()
     assert snap is not None and snap.parent == out and snap.name.startswith("street-")
-    qtbot.waitUntil(snap.exists, timeout=5000)
+    again = dock.snapshot()  # the same second: its own file, nothing overwritten
+    assert again is not None and (again.stem == snap.stem + "-2" or again.stem > snap.stem)  # a new second
+    qtbot.waitUntil(lambda: snap.exists() and again.exists(), timeout=5000)
     img = cv2.imread(str(snap))
     assert img.shape == (360, 480, 3)
     dock.record_button.click()
@@ -212,9 +221,15 @@ def test_bad_sources_say_why(window, qtbot, tmp_path):
     with SilentServer() as server:
         t0 = time.monotonic()
         dock.open_source(f"rtsp://127.0.0.1:{server.port}/cam")
-        qtbot.waitUntil(lambda: window.live.banner.isVisible(), timeout=7000)
+        qtbot.waitUntil(lambda: "no video within" in window.canvas._placeholder, timeout=7000)
         assert time.monotonic() - t0 < 5.5
-        assert "no video within" in window.live.banner.text()
+        # Said once, on the canvas (no banner over an empty picture), and nothing to press.
+        assert not window.live.banner.isVisible()
+        assert not dock.snapshot_button.isEnabled() and not dock.record_button.isEnabled()
+        assert not dock.play_button.isEnabled() and dock.position.text() == "–"
+        # The next bad source replaces the message instead of leaving the old one up.
+        assert not dock.open_source(str(tmp_path / "nope.mp4"))
+        assert "nope.mp4: no such file" in window.canvas._placeholder
         window.live.stop()
 
 

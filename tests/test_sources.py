@@ -134,8 +134,10 @@ def test_seek_step_pause_speed(clip):
         last = drain(cap)[-1]
         assert last.index == 59 and time.monotonic() - t0 < 1.2  # 2 s of video at 4x
         assert cap.stats().state == "ended"
+        assert cap.stats().message.startswith("End of")
         cap.seek(10)  # after the end, a seek shows that frame
         assert cap.wait_frame(last.seq, 3).index == 10
+        assert not cap.stats().message.startswith("End of")  # and the panel no longer says so
     finally:
         assert cap.stop()
 

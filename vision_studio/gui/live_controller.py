@@ -268,16 +268,23 @@ class LiveController(QObject):
         self._state = (st.state, st.message)
         if st.info and st.info.fps:
             self._timer.setInterval(max(4, int(500 / st.info.fps)))
-        if st.state in ("reconnecting", "failed"):
+        # A banner over the picture; with no picture yet, the canvas itself says it (once).
+        if st.state == "reconnecting" or (st.state == "failed" and self._frame is not None):
             self.banner.setText(("Reconnecting…\n" if st.state == "reconnecting" else "") +
                                 st.message.replace("Reconnecting… ", ""))
             self._place_banner()
         else:
             self.banner.hide()
         if st.state == "failed" and self._frame is None:
-            self.canvas.clear(f"Cannot open this source\n\n{st.message}")
+            self.report_error(st.message)
         self.sig_state.emit(st.state, st.message)
         self.sig_message.emit(st.message)
+
+    def report_error(self, message: str) -> None:
+        """A source could not be opened: the canvas says why, unless a picture is playing."""
+        if self._frame is None or self.capture is None:
+            self.banner.hide()
+            self.canvas.clear(f"Cannot open this source\n\n{message}")
 
     def _place_banner(self) -> None:
         vp = self.canvas.viewport()

@@ -168,7 +168,8 @@ class Capture:
                 setattr(self, f"_{k}", v)
             self._anchor = None  # re-anchor the clock at the next frame
             if self._state == "ended" and (kw.get("seek") is not None or kw.get("paused") is False):
-                self._state = "paused" if self._paused else "playing"  # leaving the end: not done any more
+                # leaving the end: not done any more (and no longer says "End of …")
+                self._state, self._message = "paused" if self._paused else "playing", self._playing_message()
             self._cond.notify_all()
 
     # ---- the capture thread ----------------------------------------------------------------

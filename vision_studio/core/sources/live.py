@@ -164,7 +164,8 @@ def analysis_loop(capture: Capture, box: RequestBox, stages, slot: FrameSlot | N
     while not stopped():
         req = box.get()
         if req is not None and req.generation != generation and req.generation != failed_generation:
-            for text in stages.pending_loads(req.settings):
+            loads = stages.pending_loads(req.settings)
+            for text in loads:
                 yield LiveStatus(text)
             try:
                 plan = video.for_video(stages.plan(req.pipeline, req.settings, cancel=stopped))
@@ -173,6 +174,8 @@ def analysis_loop(capture: Capture, box: RequestBox, stages, slot: FrameSlot | N
                 plan, failed_generation = None, req.generation
                 yield LiveStatus(f"Live analysis: {exc}", error=True)
                 continue
+            if loads:  # replaces "Loading …" in the status bar
+                yield LiveStatus("Loaded " + ", ".join(t.removeprefix("Loading ").rstrip("…") for t in loads))
         apart = slot is not None and filters_apart(req)
         nothing_to_do = apart or not any(s.enabled for s in plan.pipeline.steps) if plan is not None else False
         if plan is not None and not plan.has_analyzers and nothing_to_do:

@@ -250,7 +250,11 @@ class ObjectsDock(QDockWidget):
 
     # ------------------------------------------------------------------ model choice
     def choose_file_dialog(self) -> None:
-        start = self.info.path if self.info and Path(self.info.path).exists() else str(_models().models_dir())
+        models = _models().models_dir()
+        # An existing folder, or the file of the current model: a missing folder's name would be
+        # typed into the dialog's file-name box instead.
+        start = self.info.path if self.info and Path(self.info.path).exists() else \
+            str(models if models.is_dir() else Path.home())
         path, _ = QFileDialog.getOpenFileName(self, "Choose a model", start, MODEL_FILTER)
         if path:
             self.choose_model(path)

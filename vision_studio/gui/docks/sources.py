@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QProxyStyle,
     QPushButton,
     QSlider,
     QStyle,
@@ -34,6 +35,15 @@ RESOLUTIONS = ("Default", "640x480", "1280x720", "1920x1080")
 RATES = ("Default", "15", "30", "60")
 SPEEDS = ("0.25×", "0.5×", "1×", "2×", "4×")
 VIDEO_FILTER = "Videos (*.mp4 *.m4v *.avi *.mkv *.mov *.webm *.wmv *.mpg *.mpeg *.ts *.mjpeg);;All files (*)"
+
+
+class _ClickToSeek(QProxyStyle):
+    """A click on the seek bar jumps there (as in video players), instead of a page step."""
+
+    def styleHint(self, hint, option=None, widget=None, returnData=None):  # noqa: N802 - Qt's name
+        if hint == QStyle.StyleHint.SH_Slider_AbsoluteSetButtons:
+            return Qt.MouseButton.LeftButton.value
+        return super().styleHint(hint, option, widget, returnData)
 
 
 class SourcesDock(QDockWidget):
@@ -114,6 +124,8 @@ class SourcesDock(QDockWidget):
         seek_row = QHBoxLayout()
         self.seek = QSlider(Qt.Orientation.Horizontal, player)
         self.seek.setObjectName("SeekBar")
+        self._seek_style = _ClickToSeek()  # no base given: it follows the application's style
+        self.seek.setStyle(self._seek_style)
         self.seek.sliderReleased.connect(lambda: self._live("seek", self.seek.value()))
         self.seek.valueChanged.connect(self._on_seek_value)
         self.position = QLabel("–", player)
@@ -134,12 +146,16 @@ class SourcesDock(QDockWidget):
         self.record_button.toggled.connect(self._on_record_toggled)
         self.folder_label = QToolButton(player)
         self.folder_label.setText("…")
-        self.folder_label.setToolTip("Folder for snapshots and recordings")
+        self.folder_label.setToolTip("Choose the folder for snapshots and recordings")
         self.folder_label.clicked.connect(self._choose_output_folder)
         out_row.addWidget(self.snapshot_button)
         out_row.addWidget(self.record_button)
         out_row.addWidget(self.folder_label)
         pl.addLayout(out_row)
+        self.out_dir_label = QLabel(player)  # where they go, before the first one is saved
+        self.out_dir_label.setObjectName("OutputFolder")
+        pl.addWidget(self.out_dir_label)
+        self._issued: set[Path] = set()  # names handed out this session (a save may still be running)
         self.rec_label = QLabel("", player)
         self.rec_label.setStyleSheet("QLabel { color: #d22; font-weight: bold; }")
         pl.addWidget(self.rec_label)
@@ -154,6 +170,7 @@ class SourcesDock(QDockWidget):
         self.setWidget(body)
         self._restore()
         self._set_player_enabled(False)
+        self._show_out_dir()
         self.refresh_cameras()
 
     def _tool(self, icon, tip: str, slot) -> QToolButton:
@@ -238,6 +255,8 @@ class SourcesDock(QDockWidget):
         except SourceError as exc:
             self.state.setText(str(exc))
             self.sig_message.emit(str(exc))
+            if self.live is not None:
+                self.live.report_error(str(exc))  # a source that is playing plays on
             return False
         if self.live is None:
             return False
@@ -245,6 +264,12 @@ class SourcesDock(QDockWidget):
         self.live.open(spec)
         self._set_player_enabled(True, seekable=not spec.live)
         self.speed.setCurrentText("1×")
+        self._fit_position("–")
+        self.position.setText("–")
+        self._show_out_dir()
+        self.seek.blockSignals(True)
+        self.seek.setValue(0)
+        self.seek.blockSignals(False)
         self.show()
         self.raise_()
         return True
@@ -265,6 +290,9 @@ class SourcesDock(QDockWidget):
 
     def _on_state(self, state: str, message: str) -> None:
         self.state.setText(message)
+        if state == "failed":  # nothing to play, step, save or record any more
+            self._set_player_enabled(False)
+            self.position.setText("–")
         icon = QStyle.StandardPixmap.SP_MediaPlay if state in ("paused", "ended") else \
             QStyle.StandardPixmap.SP_MediaPause
         self.play_button.setIcon(self.style().standardIcon(icon))
@@ -290,8 +318,10 @@ class SourcesDock(QDockWidget):
             self.position.setText("live")
 
     def _on_seek_value(self, value: int) -> None:
-        if not self.seek.isSliderDown():  # a click or a key on the bar (a drag seeks on release)
+        if not self.seek.isSliderDown():  # a key on the bar (a click or a drag seeks on release)
             self._live("seek", value)
+        elif self.seek.maximum() > 0:  # dragging: the number follows the handle
+            self.position.setText(f"{value + 1} / {self.seek.maximum() + 1}")
 
     # ------------------------------------------------------------------ snapshot and record
     def _out_dir(self) -> Path:
@@ -302,16 +332,37 @@ class SourcesDock(QDockWidget):
         folder = QFileDialog.getExistingDirectory(self, "Folder for snapshots and recordings", str(self._out_dir()))
         if folder:
             self.settings.setValue("sources/output_dir", folder)
+            self._show_out_dir()
+
+    def _show_out_dir(self) -> None:
+        folder = self._out_dir()
+        home = Path.home()
+        shown = f"~/{folder.relative_to(home)}" if folder.is_relative_to(home) and folder != home else \
+            "~" if folder == home else str(folder)
+        metrics = self.out_dir_label.fontMetrics()
+        self.out_dir_label.setText(metrics.elidedText(f"Saved to {shown}", Qt.TextElideMode.ElideMiddle, 260))
+        self.out_dir_label.setToolTip(f"Snapshots and recordings are saved to {folder} (change it with …)")
 
     def _name(self, ext: str) -> Path:
+        """<source>-<date>-<time><ext>, never the name of a file that exists or is being written
+        (two snapshots in one second get -2, -3, ...)."""
         stem = self.live.capture.spec.stem if self.live and self.live.capture else "live"
-        return self._out_dir() / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}{ext}"
+        base = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        path, n = self._out_dir() / f"{base}{ext}", 2
+        while path.exists() or path in self._issued:
+            path, n = self._out_dir() / f"{base}-{n}{ext}", n + 1
+        self._issued.add(path)
+        return path
 
     def snapshot(self) -> Path | None:
         if self.live is None or not self.live.active:
+            self.sig_message.emit("Nothing to save: no source is open")
             return None
         path = self._name(".png")
-        return path if self.live.snapshot(path) else None
+        if self.live.snapshot(path):
+            return path
+        self.sig_message.emit("Nothing to save yet: the source has not delivered a frame")
+        return None
 
     def _on_record_toggled(self, on: bool) -> None:
         if self.live is None:
