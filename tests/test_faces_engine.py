@@ -100,6 +100,57 @@ def test_a_helper_killed_mid_call_fails_that_call_in_one_line_and_the_next_call_
     assert eng.pid is None
 
 
+def test_close_during_a_long_call_ends_it_at_once():
+    eng = FaceEngine()
+    eng.start()
+    out: list = []
+    worker = threading.Thread(target=lambda: out.append(_catch(lambda: eng.hog(noise(2400, 1600, 3), 2))))
+    worker.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    eng.close()  # the app is closing: it must not wait for the search (seconds; CNN: minutes)
+    worker.join(10)
+    assert time.monotonic() - t0 < 3 and not worker.is_alive()
+    assert isinstance(out[0], FaceEngineError) and "(it was closed)" in str(out[0])
+    assert eng.pid is None
+
+
+def test_calls_from_several_threads_take_turns_and_get_their_own_answers():
+    images = [noise(320, 240, seed) for seed in range(4)]
+    box = [(20, 100, 120, 0)]
+    expected = [engine().encodings(img, box, 1, "small")[0] for img in images]
+    got: dict[int, object] = {}
+
+    def work(i: int) -> None:
+        for _ in range(3):
+            got[i] = engine().encodings(images[i], box, 1, "small")[0]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(np.array_equal(got[i], expected[i]) for i in range(4))
+    assert not np.array_equal(expected[0], expected[1])
+
+
+def test_the_helper_ignores_modules_in_the_folder_the_app_was_started_from(tmp_path):
+    (tmp_path / "face_recognition.py").write_text("raise ImportError('a stray file, not the package')\n")
+    code = ("import numpy as np; from vision_studio.core.faces import detect_faces; "
+            "print(len(detect_faces(np.zeros((120, 160, 3), np.uint8))))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "0"
+
+
+def test_a_helper_whose_import_fails_says_why_in_one_line(tmp_path, monkeypatch):
+    (tmp_path / "face_recognition.py").write_text("raise ImportError('broken install: no models')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # searched before site-packages, in the helper too
+    with pytest.raises(FaceEngineError, match=r"^the face engine could not start: broken install: no models$"):
+        FaceEngine().start()
+
+
 def test_a_helper_that_cannot_start_is_one_line(monkeypatch):
     monkeypatch.setattr(sys, "executable", "/bin/false")  # exits at once with 1
     with pytest.raises(FaceEngineError, match=r"^the face engine could not start \(exit code 1\)$"):

@@ -55,10 +55,10 @@ def cluster_encodings(encodings, threshold: float = DEFAULT_THRESHOLD) -> list[i
         raise ValueError(f"threshold must be between 0 and 2, got {threshold!r}")
     if len(matrix) == 1:
         return [0]
-    from vision_studio.core.thirdparty import import_dlib
+    from vision_studio.core.faces.detection import face_engine
 
-    dlib = import_dlib()
-    raw = dlib.chinese_whispers_clustering([dlib.vector(row.tolist()) for row in matrix], float(threshold))
+    # dlib's chinese whispers (O(N^2) distances in C++, with the GIL held): in the face engine.
+    raw = face_engine().cluster(matrix, threshold)
     sizes: dict[int, int] = {}
     first: dict[int, int] = {}
     for i, label in enumerate(raw):
