@@ -339,3 +339,32 @@ def test_dlib_imported_by_preload_survives_jobs_on_one_pool_thread(tmp_path):
                        check=False, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[2, 2, 2]"
+
+
+def test_closing_the_window_ends_a_long_face_call_at_once(window):
+    # A job inside a long dlib call (CNN: ~27 s a frame on a CPU) must not hold the app open.
+    import threading
+    import time
+
+    import numpy as np
+
+    from vision_studio.core.faces.engine import FaceEngineError, engine
+
+    eng = engine()
+    big = np.random.default_rng(0).integers(0, 255, (1600, 2400, 3), np.uint8)
+    out: list = []
+
+    def search():
+        try:
+            out.append(eng.hog(big, 2))  # seconds
+        except FaceEngineError as exc:
+            out.append(exc)
+
+    worker = threading.Thread(target=search)
+    worker.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    window.close()
+    worker.join(10)
+    assert time.monotonic() - t0 < 3 and isinstance(out[0], FaceEngineError)
+    assert engine().pid is not None  # the next use starts a new helper

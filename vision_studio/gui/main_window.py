@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -611,6 +612,9 @@ class MainWindow(QMainWindow):
         self.sources_dock.url.setFocus()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        engine = sys.modules.get("vision_studio.core.faces.engine")  # only if faces were used
+        if engine is not None:
+            engine.close_engine()  # a job inside a long dlib call (CNN: ~27 s) fails now, not later
         if not self.live.stop():
             log.warning("The live source did not stop within its time limit")
         self.save_settings()

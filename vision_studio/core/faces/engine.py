@@ -346,3 +346,11 @@ def engine() -> FaceEngine:
             atexit.register(_ENGINE.close)  # ends the helper before the interpreter's teardown
         eng = _ENGINE
     return eng.start()
+
+
+def close_engine() -> None:
+    """Stop the process-wide helper if it runs (the window closing: a job inside a long dlib
+    call then ends at once instead of keeping the app open)."""
+    eng = _ENGINE
+    if eng is not None:
+        eng.close()
