@@ -1,4 +1,4 @@
 from vision_studio.app import main
 
-if __name__ == "__main__":  # the face engine's helper process (spawn) must not start the app again
+if __name__ == "__main__":  # importable without starting the app (e.g. by multiprocessing's spawn)
     raise SystemExit(main())

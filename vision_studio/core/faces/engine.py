@@ -137,7 +137,7 @@ def _serve() -> None:
             except (EOFError, OSError, pickle.UnpicklingError):
                 return  # the app has ended (or closed the engine)
             reply((call_id, *_run(fr, op, args)))
-    except (BrokenPipeError, OSError):
+    except OSError:  # BrokenPipeError included
         return  # the app ended while we were busy: nobody is left to answer
 
 
@@ -238,14 +238,14 @@ class FaceEngine:
         return self
 
     def _start_locked(self) -> None:
+        if self.running:
+            return
         if self.in_process:
             if self._fr is None:
                 from vision_studio.core.thirdparty import import_face_recognition
 
                 self._fr = import_face_recognition()
                 self.info = _info(self._fr)
-            return
-        if self._proc is not None and self._proc.poll() is None:
             return
         self._discard()
         self._closing = False
