@@ -225,6 +225,7 @@ def test_bad_sources_say_why(window, qtbot, tmp_path):
         assert time.monotonic() - t0 < 5.5
         # Said once, on the canvas (no banner over an empty picture), and nothing to press.
         assert not window.live.banner.isVisible()
+        qtbot.waitUntil(lambda: not window.live.hud.isVisible(), timeout=1000)  # no "0.0 fps" either
         assert not dock.snapshot_button.isEnabled() and not dock.record_button.isEnabled()
         assert not dock.play_button.isEnabled() and dock.position.text() == "–"
         # The next bad source replaces the message instead of leaving the old one up.

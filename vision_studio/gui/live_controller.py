@@ -309,6 +309,10 @@ class LiveController(QObject):
                 f" · dropped {st.dropped}")
 
     def _update_hud(self) -> None:
+        if self._state[0] == "failed":  # "0.0 fps" over a source that could not open says nothing
+            self.hud.hide()
+            self.sig_hud.emit("")
+            return
         text = self.hud_text()
         if self._recorder is not None:
             text += "   " + self._rec_text
